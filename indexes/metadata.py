@@ -1,0 +1,205 @@
+"""Metadata part of an index version: documents and chunks in SQLite.
+
+A chunk's row number is its vector's position in FAISS and its column in BM25, so filters answer with
+row ids that restrict both before anything is ranked. Filter columns are stored case- and
+diacritics-folded: `norsjö`, `Norsjo` and `NORSJÖ` are one kommun.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from protokollsok.ingest import dnr as dnrs
+from protokollsok.ingest.records import Chunk, Document, Unit, Section
+from protokollsok.ingest.structure import fold
+
+FILE = "meta.sqlite"
+
+_SCHEMA = """
+CREATE TABLE documents (
+    doc_id TEXT PRIMARY KEY, source TEXT, kommun TEXT, organ TEXT, doc_type TEXT, date TEXT,
+    title TEXT, text TEXT, page_starts TEXT, units TEXT, source_hash TEXT
+);
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, kommun TEXT, organ TEXT, doc_type TEXT,
+    date TEXT, title TEXT, paragraf TEXT, dnr TEXT, dnr_key TEXT, dnr_as_written TEXT, section TEXT,
+    heading_path TEXT, page INTEGER, pages TEXT, span_start INTEGER, span_end INTEGER, text TEXT,
+    unit_kind TEXT, tokens INTEGER, model_tokens INTEGER, mentions TEXT, text_hash TEXT,
+    kommun_f TEXT, organ_f TEXT, doc_type_f TEXT
+);
+CREATE INDEX chunks_filters ON chunks (kommun_f, organ_f, doc_type_f, date);
+CREATE INDEX chunks_dnr ON chunks (dnr_key);
+CREATE INDEX chunks_paragraf ON chunks (paragraf);
+"""
+
+_CHUNK_FIELDS = [
+    "chunk_id", "doc_id", "kommun", "organ", "doc_type", "date", "title", "paragraf", "dnr", "dnr_as_written",
+    "section", "heading_path", "page", "pages", "text", "span", "unit_kind", "tokens", "model_tokens",
+]
+
+
+@dataclass(frozen=True)
+class Filters:
+    kommun: str | None = None
+    organ: str | None = None
+    doc_type: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    dnr: str | None = None
+    paragraf: str | None = None
+
+    def empty(self) -> bool:
+        return not any(vars(self).values())
+
+
+class Metadata:
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    @classmethod
+    def create(cls, folder: Path) -> "Metadata":
+        db = sqlite3.connect(folder / FILE)
+        db.executescript(_SCHEMA)
+        return cls(db)
+
+    @classmethod
+    def load(cls, folder: Path) -> "Metadata":
+        uri = f"file:{folder / FILE}?mode=ro"
+        return cls(sqlite3.connect(uri, uri=True, check_same_thread=False))
+
+    def close(self) -> None:
+        self.db.close()
+
+    def add(self, document: Document, chunks: list[Chunk], source_hash: str, text_hashes: list[str]) -> None:
+        self.db.execute(
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                document.doc_id, document.source, document.kommun, document.organ, document.doc_type,
+                document.date, document.title, document.text, json.dumps(document.page_starts),
+                json.dumps([_unit_dict(u) for u in document.units], ensure_ascii=False), source_hash,
+            ),
+        )
+        first = self.count()
+        rows = []
+        for offset, (c, text_hash) in enumerate(zip(chunks, text_hashes)):
+            mentions = sorted({m.dnr.key for m in dnrs.find_all(c.text)})
+            rows.append((
+                first + offset, c.chunk_id, c.doc_id, c.kommun, c.organ, c.doc_type, c.date, c.title, c.paragraf,
+                c.dnr, dnrs.parse(c.dnr).key if c.dnr else None, c.dnr_as_written, c.section,
+                json.dumps(c.heading_path, ensure_ascii=False), c.page, json.dumps(c.pages), c.span[0], c.span[1],
+                c.text, c.unit_kind, c.tokens, c.model_tokens, json.dumps(mentions), text_hash,
+                fold(c.kommun), fold(c.organ), fold(c.doc_type),
+            ))
+        self.db.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * len(rows[0]))})", rows) if rows else None
+
+    def commit(self) -> None:
+        self.db.commit()
+
+    def count(self) -> int:
+        return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+
+    def documents(self) -> list[tuple[Document, list[Chunk], str, list[str]]]:
+        """Every document with its chunks, source hash and chunk text hashes: what a new version starts from."""
+        out = []
+        for row in self.db.execute("SELECT * FROM documents ORDER BY doc_id").fetchall():
+            document = _document(row)
+            chunk_rows = self.db.execute(
+                "SELECT * FROM chunks WHERE doc_id = ? ORDER BY row", (document.doc_id,)
+            ).fetchall()
+            names = [d[0] for d in self.db.execute("SELECT * FROM chunks LIMIT 0").description]
+            chunks = [_chunk(dict(zip(names, r))) for r in chunk_rows]
+            hashes = [dict(zip(names, r))["text_hash"] for r in chunk_rows]
+            out.append((document, chunks, row[10], hashes))
+        return out
+
+    def document(self, doc_id: str) -> Document | None:
+        row = self.db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        return _document(row) if row else None
+
+    def document_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
+
+    def chunks(self, rows: list[int]) -> list[dict]:
+        if not rows:
+            return []
+        marks = ",".join("?" * len(rows))
+        cursor = self.db.execute(f"SELECT * FROM chunks WHERE row IN ({marks})", [int(r) for r in rows])
+        names = [d[0] for d in cursor.description]
+        by_row = {r[0]: dict(zip(names, r)) for r in cursor.fetchall()}
+        return [by_row[int(r)] for r in rows]
+
+    def filter_rows(self, filters: Filters) -> np.ndarray | None:
+        """Row ids that pass every filter; None when there is no filter at all."""
+        if filters.empty():
+            return None
+        where, args = [], []
+        for column, value in (("kommun_f", filters.kommun), ("organ_f", filters.organ), ("doc_type_f", filters.doc_type)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(fold(value))
+        if filters.date_from:
+            where.append("date >= ?")
+            args.append(filters.date_from)
+        if filters.date_to:
+            where.append("date <= ?")
+            args.append(filters.date_to)
+        if filters.dnr:
+            where.append("(dnr_key = ? OR mentions LIKE ?)")
+            key = _dnr_key(filters.dnr)
+            args += [key, f'%"{key}"%']
+        if filters.paragraf:
+            where.append("paragraf = ?")
+            args.append(normalise_paragraf(filters.paragraf))
+        rows = self.db.execute(f"SELECT row FROM chunks WHERE {' AND '.join(where)}", args).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def rows_with_dnr(self, key: str) -> tuple[list[int], list[int]]:
+        """Rows whose unit is the case, and rows whose text mentions it."""
+        own = [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE dnr_key = ?", (key,))]
+        mentioned = [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE mentions LIKE ?", (f'%"{key}"%',))]
+        return own, mentioned
+
+    def rows_with_paragraf(self, paragraf: str) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE paragraf = ?", (paragraf,))]
+
+
+def normalise_paragraf(value: str) -> str:
+    digits = "".join(c for c in value if c.isdigit())
+    return f"§ {int(digits)}" if digits else value
+
+
+def _dnr_key(value: str) -> str:
+    parsed = dnrs.parse(value)
+    if parsed is None:
+        raise ValueError(f"dnr: '{value}' is not a diarienummer; write it like KS-2023/00651 or 2023-00497")
+    return parsed.key
+
+
+def _unit_dict(unit: Unit) -> dict:
+    data = dict(vars(unit))
+    data["sections"] = [vars(s) for s in unit.sections]
+    return data
+
+
+def _document(row: tuple) -> Document:
+    units = []
+    for u in json.loads(row[9]):
+        sections = [Section(**s) for s in u.pop("sections")]
+        units.append(Unit(**u, sections=sections))
+    return Document(
+        doc_id=row[0], source=row[1], kommun=row[2], organ=row[3], doc_type=row[4], date=row[5], title=row[6],
+        text=row[7], page_starts=[tuple(p) for p in json.loads(row[8])], units=units,
+    )
+
+
+def _chunk(row: dict) -> Chunk:
+    values = {name: row[name] for name in _CHUNK_FIELDS if name in row}
+    values["heading_path"] = json.loads(row["heading_path"])
+    values["pages"] = json.loads(row["pages"])
+    values["span"] = (row["span_start"], row["span_end"])
+    return Chunk(**values)

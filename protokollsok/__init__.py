@@ -1,0 +1,1 @@
+"""Protokollsök: search and cited answers over Swedish municipal council records."""

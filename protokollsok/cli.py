@@ -1,0 +1,311 @@
+"""The `protokollsok` command: ingest, inspect, search, versions, rollback, remove, eval."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .settings import Settings
+
+log = logging.getLogger("protokollsok")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings.load(
+            index=getattr(args, "index", None), model=getattr(args, "model", None), max_mb=getattr(args, "max_mb", None)
+        )
+        return args.run(args, settings)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"protokollsok: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="protokollsok", description="Search and cited answers over council records.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, run, help: str, index: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help, description=help)
+        sub.set_defaults(run=run)
+        if index:
+            sub.add_argument("--index", help="index folder (PROTOKOLLSOK_INDEX, default var/index)")
+        sub.add_argument("--model", help="embedding model folder (PROTOKOLLSOK_MODEL, default: bundled all-MiniLM-L6-v2)")
+        return sub
+
+    sub = command("ingest", _ingest, "Add or replace records (files or folders of PDF, DOCX, HTML, text).")
+    sub.add_argument("paths", nargs="+", type=Path)
+    sub.add_argument("--max-mb", type=float, help="largest file accepted, in MiB (PROTOKOLLSOK_MAX_MB, default 200)")
+
+    sub = command("inspect", _inspect, "Show the structure found in one record and how it is chunked.", index=False)
+    sub.add_argument("file", type=Path)
+    sub.add_argument("--json", action="store_true")
+    sub.add_argument("--max-mb", type=float)
+
+    sub = command("search", _search, "Search the index.")
+    sub.add_argument("query", nargs="?")
+    sub.add_argument("--k", type=int, default=10)
+    sub.add_argument("--kommun")
+    sub.add_argument("--organ")
+    sub.add_argument("--doc-type")
+    sub.add_argument("--from", dest="date_from", type=_date)
+    sub.add_argument("--to", dest="date_to", type=_date)
+    sub.add_argument("--dnr")
+    sub.add_argument("--paragraf")
+    sub.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "dense"])
+    sub.add_argument("--queries", type=Path, help="JSON lines of {question, filters}, or plain lines: one result each")
+    sub.add_argument("--json", action="store_true")
+
+    command("versions", _versions, "List index versions.")
+    sub = command("rollback", _rollback, "Make an earlier index version current.")
+    sub.add_argument("version")
+    sub = command("remove", _remove, "Publish a version without a document (retracted or secret records).")
+    sub.add_argument("doc_ids", nargs="+")
+
+    sub = command("eval", _eval, "Measure retrieval on a question set (JSON lines like eval/dev.jsonl).")
+    sub.add_argument("questions", type=Path)
+    sub.add_argument("--modes", default="hybrid,lexical,dense")
+    sub.add_argument("--k", type=int, default=10)
+    sub.add_argument("--report", type=Path, help="folder for report.json, report.md and report.html")
+    sub.add_argument("--baseline", type=Path, help="an earlier report.json to compare with, question by question")
+    return parser
+
+
+def _date(value: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a date; write YYYY-MM-DD") from error
+
+
+def _ingest(args, settings: Settings) -> int:
+    from tqdm import tqdm
+
+    from .ingest.errors import IngestError
+    from .ingest.pipeline import find_files, ingest_file
+    from .indexes.build import Entry, current_entries
+    from .indexes.store import Store
+
+    files = find_files(args.paths)
+    missing = [f for f in files if not f.exists()]
+    for f in missing:
+        print(f"{f}: no such file or folder. Check the path.", file=sys.stderr)
+    files = [f for f in files if f.exists()]
+    store = Store(settings.index)
+    failed = len(missing)
+    with store.writing():
+        entries = {e.document.doc_id: e for e in current_entries(store)}
+        changed: list[str] = []
+        batch: dict[str, Path] = {}
+        seconds = {"partition": 0.0, "structure": 0.0, "chunk": 0.0}
+        for path in tqdm(files, desc="ingest", unit="file", disable=not sys.stderr.isatty()):
+            try:
+                doc_id = path.stem
+                if doc_id in batch:
+                    raise IngestError(
+                        path, f"document id '{doc_id}' is also the name of {batch[doc_id]}", "Rename one of the files."
+                    )
+                batch[doc_id] = path
+                source_hash = hashlib.sha256(path.read_bytes()).hexdigest()
+                known = entries.get(doc_id)
+                if known and Path(known.document.source).resolve() != path.resolve() and known.source_hash != source_hash:
+                    raise IngestError(
+                        path,
+                        f"document id '{doc_id}' is already indexed from {known.document.source}",
+                        f"Rename the file, or first run `protokollsok remove {doc_id}`.",
+                    )
+                if known and known.source_hash == source_hash:
+                    log.info("unchanged doc_id=%s", doc_id)
+                    continue
+                ingested = ingest_file(path, settings.model, settings.max_bytes)
+            except IngestError as error:
+                print(error, file=sys.stderr)
+                failed += 1
+                continue
+            for step, value in ingested.seconds.items():
+                seconds[step] += value
+            entries[doc_id] = Entry(ingested.document, ingested.chunks, source_hash)
+            changed.append(doc_id)
+            log.info("ingested doc_id=%s chunks=%d units=%d", doc_id, len(ingested.chunks), len(ingested.document.units))
+        if changed:
+            version = _publish(store, list(entries.values()), settings, f"ingest {', '.join(changed)}")
+            print(
+                f"published {version.name}: {len(changed)} document(s) added or replaced, "
+                f"{version.manifest['documents']} documents, {version.manifest['chunks']} chunks, "
+                f"{version.manifest['encoded']} newly encoded "
+                f"(partition {seconds['partition']:.2f} s, structure {seconds['structure']:.2f} s, chunk {seconds['chunk']:.2f} s)"
+            )
+        else:
+            current = store.current()
+            print(f"nothing new to index; {current.name if current else 'no version'} stays current")
+    if failed:
+        print(f"{failed} file(s) failed; everything else was indexed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _publish(store, entries, settings: Settings, note: str, purge: frozenset[str] = frozenset()):
+    from .indexes.analyzer import Analyzer
+    from .indexes.build import publish
+    from .indexes.embed import Embedder
+
+    return publish(
+        store, entries, Embedder(settings.model), Analyzer(), note, settings.keep_versions,
+        purge=purge, progress=sys.stderr.isatty(),
+    )
+
+
+def _inspect(args, settings: Settings) -> int:
+    from dataclasses import asdict
+
+    from .ingest.errors import IngestError
+    from .ingest.pipeline import ingest_file
+
+    try:
+        ingested = ingest_file(args.file, settings.model, settings.max_bytes)
+    except IngestError as error:
+        print(error, file=sys.stderr)
+        return 1
+    document = ingested.document
+    chunks = ingested.chunks
+    if args.json:
+        doc = {k: v for k, v in asdict(document).items() if k not in ("units", "text")}
+        units = [asdict(u) for u in document.units]
+        print(json.dumps({"document": doc, "units": units, "chunks": [c.to_dict() for c in chunks]}, ensure_ascii=False, indent=1))
+        return 0
+    print(f"{document.doc_id}: {document.kommun} kommun · {document.organ} · {document.doc_type} · {document.date or 'datum saknas'}")
+    print(f"{len(document.units)} units, {len(chunks)} chunks, {len(document.text)} characters of clean text")
+    per_unit: dict[int, int] = {}
+    for c in chunks:
+        for i, u in enumerate(document.units):
+            if u.start <= c.span[0] < u.end:
+                per_unit[i] = per_unit.get(i, 0) + 1
+    for i, u in enumerate(document.units):
+        label = u.paragraf or u.kind
+        pages = f"s. {u.pages[0]}–{u.pages[-1]}" if len(u.pages) > 1 else (f"s. {u.pages[0]}" if u.pages else "s. ?")
+        dnr = f" Dnr {u.dnr} ({u.dnr_as_written})" if u.dnr else ""
+        extra = " · ".join(x for x in (u.date, u.organ if u.organ != document.organ else None, u.signatory) if x)
+        print(f"  {label:<16} {pages:<9} {per_unit.get(i, 0):>3} chunks  {u.title or ''}{dnr}{' · ' + extra if extra else ''}")
+        for s in u.sections:
+            if s.name:
+                print(f"      · {s.name}")
+    return 0
+
+
+def _search(args, settings: Settings) -> int:
+    from .indexes.metadata import Filters
+
+    searcher = _searcher(settings)
+    if args.queries:
+        lines = [line for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
+        requests = [_query_line(line, args.queries, n) for n, line in enumerate(lines, 1)]
+    elif args.query:
+        requests = [(args.query, Filters(args.kommun, args.organ, args.doc_type, args.date_from, args.date_to, args.dnr, args.paragraf))]
+    else:
+        raise ValueError("search: give a QUERY, or --queries FILE")
+    for query, filters in requests:
+        result = searcher.search(query, args.k, filters, args.mode)
+        if args.json:
+            print(json.dumps(result.to_json(), ensure_ascii=False))
+        else:
+            _print_result(result)
+    return 0
+
+
+def _query_line(line: str, path: Path, number: int):
+    from .indexes.metadata import Filters
+
+    if not line.lstrip().startswith("{"):
+        return line.strip(), Filters()
+    try:
+        data = json.loads(line)
+        query = data["question"]
+        filters = data.get("filters") or {}
+        unknown = set(filters) - {"kommun", "organ", "doc_type", "date_from", "date_to", "dnr", "paragraf"}
+        if unknown:
+            raise ValueError(f"unknown filter(s) {', '.join(sorted(unknown))}")
+        return query, Filters(**filters)
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{path}:{number}: not a query line ({error}); write {{\"question\": ..., \"filters\": {{...}}}} or plain text") from error
+
+
+def _print_result(result) -> None:
+    print(f"{result.query}  [index {result.version}, {len(result.hits)} träffar]")
+    for hit in result.hits:
+        c = hit.to_json()
+        cite = " · ".join(
+            str(x)
+            for x in (
+                f"{c['kommun']} kommun", c["organ"], c["doc_type"], c["date"], c["paragraf"],
+                f"Dnr {c['dnr']}" if c["dnr"] else None, f"s. {c['page']}" if c["page"] else None,
+            )
+            if x
+        )
+        print(f"\n{hit.rank:>2}. {c['title']}  ({hit.score:.3f})\n    {cite}\n    {c['doc_id']} [{c['span'][0]}:{c['span'][1]}]")
+        for line in c["text"].splitlines()[:8]:
+            print(f"    | {line}")
+
+
+def _searcher(settings: Settings):
+    from .indexes.analyzer import Analyzer
+    from .indexes.embed import Embedder
+    from .indexes.search import open_searcher
+
+    return open_searcher(settings.index, Embedder(settings.model), Analyzer(), fusion=settings.fusion, dense_weight=settings.dense_weight)
+
+
+def _versions(args, settings: Settings) -> int:
+    from .indexes.store import Store
+
+    versions = Store(settings.index).versions()
+    if not versions:
+        print(f"{settings.index}: no versions yet")
+    for v in versions:
+        m = v.manifest
+        print(f"{'*' if v.current else ' '} {v.name}  {m['created']}  {m['documents']:>4} documents  {m['chunks']:>6} chunks  {m['note']}")
+    return 0
+
+
+def _rollback(args, settings: Settings) -> int:
+    from .indexes.store import Store, VersionError
+
+    try:
+        version = Store(settings.index).rollback(args.version)
+    except VersionError as error:
+        print(f"protokollsok: {error}", file=sys.stderr)
+        return 1
+    print(f"{version.name} is current")
+    return 0
+
+
+def _remove(args, settings: Settings) -> int:
+    from .indexes.build import current_entries
+    from .indexes.store import Store
+
+    store = Store(settings.index)
+    with store.writing():
+        entries = current_entries(store)
+        known = {e.document.doc_id for e in entries}
+        unknown = [d for d in args.doc_ids if d not in known]
+        if unknown:
+            print(f"protokollsok: not in the current index: {', '.join(unknown)} (see `protokollsok search` hits' doc_id)", file=sys.stderr)
+            return 1
+        kept = [e for e in entries if e.document.doc_id not in args.doc_ids]
+        version = _publish(store, kept, settings, f"remove {', '.join(args.doc_ids)}", purge=frozenset(args.doc_ids))
+    print(f"published {version.name} without {', '.join(args.doc_ids)}; older versions holding them were deleted")
+    return 0
+
+
+def _eval(args, settings: Settings) -> int:
+    from .eval.run import run
+
+    return run(args, settings, _searcher(settings))
