@@ -1,0 +1,123 @@
+"""`protokollsok eval`: every question through every mode, scored, written as JSON, Markdown and HTML."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from tqdm import tqdm
+
+from protokollsok.indexes.search import Searcher
+
+from . import metrics, report
+from .questions import Question, QuestionSetError, load, normalise, quote_key, relevant, validate
+
+CUTOFFS = (1, 3, 5, 10)
+
+
+def run(args, settings, searcher: Searcher) -> int:
+    try:
+        questions = load(args.questions)
+        documents = {doc_id: searcher.meta.document(doc_id).text for doc_id in searcher.meta.document_ids()}
+        validate(questions, documents)
+    except QuestionSetError as error:
+        print(f"protokollsok eval: {error}", file=sys.stderr)
+        return 2
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    results = evaluate(questions, searcher, modes, args.k)
+    summary = summarise(results, modes, searcher, args.questions, settings)
+    folder = args.report or Path("var/eval")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "report.json").write_text(json.dumps({"summary": summary, "questions": results}, ensure_ascii=False, indent=1))
+    markdown = report.markdown(summary)
+    (folder / "report.md").write_text(markdown)
+    (folder / "report.html").write_text(report.html(summary, results))
+    print(markdown)
+    if args.baseline:
+        print(report.comparison(json.loads(args.baseline.read_text()), {"summary": summary, "questions": results}))
+    print(f"\nreport: {folder / 'report.html'} · {folder / 'report.json'}")
+    return 0
+
+
+def evaluate(questions: list[Question], searcher: Searcher, modes: list[str], k: int) -> list[dict]:
+    answerable = [q for q in questions if q.answerable]
+    totals = {q.id: _relevant_in_index(q, searcher) for q in answerable}
+    records = []
+    steps = tqdm(total=len(answerable) * len(modes), desc="eval", unit="q", disable=not sys.stderr.isatty())
+    for mode in modes:
+        for q in answerable:
+            started = time.perf_counter()
+            result = searcher.search(q.question, max(k, 10), q.filters, mode)
+            latency = time.perf_counter() - started
+            flags = [any(relevant(e, h.chunk["doc_id"], h.chunk["text"]) for e in q.evidence) for h in result.hits]
+            found = [any(relevant(e, h.chunk["doc_id"], h.chunk["text"]) for h in result.hits[:10]) for e in q.evidence]
+            record = {
+                "id": q.id,
+                "type": q.type,
+                "mode": mode,
+                "question": q.question,
+                **{f"recall@{c}": metrics.recall_at(flags, c) for c in CUTOFFS},
+                "mrr@10": metrics.reciprocal_rank(flags, 10),
+                "ndcg@10": metrics.ndcg_at(flags, 10, totals[q.id]),
+                "coverage@10": metrics.coverage(found) if len(q.evidence) > 1 else None,
+                "first_relevant": next((i + 1 for i, f in enumerate(flags) if f), None),
+                "latency_ms": latency * 1000,
+                "hits": [
+                    {"rank": h.rank, "chunk_id": h.chunk["chunk_id"], "paragraf": h.chunk["paragraf"], "relevant": f}
+                    for h, f in zip(result.hits[:k], flags)
+                ],
+            }
+            records.append(record)
+            steps.update()
+    steps.close()
+    return records
+
+
+def summarise(records: list[dict], modes: list[str], searcher: Searcher, questions_path: Path, settings) -> dict:
+    figures = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
+    by_mode: dict[str, dict] = {}
+    for mode in modes:
+        rows = [r for r in records if r["mode"] == mode]
+        types: dict[str, list[dict]] = defaultdict(list)
+        for r in rows:
+            types[r["type"]].append(r)
+        covered = [r["coverage@10"] for r in rows if r["coverage@10"] is not None]
+        by_mode[mode] = {
+            "questions": len(rows),
+            **{f: _mean(r[f] for r in rows) for f in figures},
+            "coverage@10": _mean(covered),
+            "latency_p50_ms": metrics.percentile([r["latency_ms"] for r in rows], 50),
+            "latency_p95_ms": metrics.percentile([r["latency_ms"] for r in rows], 95),
+            "by_type": {
+                t: {"questions": len(rs), **{f: _mean(r[f] for r in rs) for f in figures}} for t, rs in sorted(types.items())
+            },
+            "recall_curve": [_mean(float(r["first_relevant"] is not None and r["first_relevant"] <= k) for r in rows) for k in range(1, 11)],
+        }
+    return {
+        "question_set": str(questions_path),
+        "index_version": searcher.version.name,
+        "model": searcher.version.manifest.get("model_path"),
+        "fusion": settings.fusion,
+        "dense_weight": settings.dense_weight,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "modes": by_mode,
+        "answers": "not measured: `protokollsok ask` does not exist yet",
+    }
+
+
+def _relevant_in_index(q: Question, searcher: Searcher) -> int:
+    """How many chunks in the whole index are relevant: the ideal list nDCG compares with."""
+    count = 0
+    for doc in {e.doc for e in q.evidence}:
+        for (text,) in searcher.meta.db.execute("SELECT text FROM chunks WHERE doc_id = ?", (doc,)):
+            body = normalise(text)
+            count += any(e.doc == doc and quote_key(e.quote) in body for e in q.evidence)
+    return count
+
+
+def _mean(values) -> float:
+    values = list(values)
+    return sum(values) / len(values) if values else 0.0
