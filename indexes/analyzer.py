@@ -84,7 +84,18 @@ class Analyzer:
 
     @lru_cache(maxsize=500_000)
     def _stem(self, word: str) -> str:
-        return self.stemmer.stemWord(word) if word.isalpha() else word
+        """Snowball Swedish, run to a fixed point (it stems `kostnaden` to `kostnad` but `kostnad` to
+        `kostn`), after folding definite forms it leaves alone: `taxan` → `taxa`, `frånvaron` → `frånvaro`."""
+        if not word.isalpha():
+            return word
+        if len(word) > 4 and word[-1] == "n" and word[-2] in "aeiouyåäö" and word[:-1] in self.vocabulary:
+            word = word[:-1]
+        for _ in range(3):
+            stemmed = self.stemmer.stemWord(word)
+            if stemmed == word:
+                break
+            word = stemmed
+        return word
 
 
 @cache

@@ -29,7 +29,7 @@ CREATE TABLE chunks (
     row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, kommun TEXT, organ TEXT, doc_type TEXT,
     date TEXT, title TEXT, paragraf TEXT, dnr TEXT, dnr_key TEXT, dnr_as_written TEXT, section TEXT,
     heading_path TEXT, page INTEGER, pages TEXT, span_start INTEGER, span_end INTEGER, text TEXT,
-    unit_kind TEXT, tokens INTEGER, model_tokens INTEGER, mentions TEXT, text_hash TEXT,
+    unit_kind TEXT, unit INTEGER, tokens INTEGER, model_tokens INTEGER, mentions TEXT, text_hash TEXT,
     kommun_f TEXT, organ_f TEXT, doc_type_f TEXT
 );
 CREATE INDEX chunks_filters ON chunks (kommun_f, organ_f, doc_type_f, date);
@@ -39,7 +39,7 @@ CREATE INDEX chunks_paragraf ON chunks (paragraf);
 
 _CHUNK_FIELDS = [
     "chunk_id", "doc_id", "kommun", "organ", "doc_type", "date", "title", "paragraf", "dnr", "dnr_as_written",
-    "section", "heading_path", "page", "pages", "text", "span", "unit_kind", "tokens", "model_tokens",
+    "section", "heading_path", "page", "pages", "text", "span", "unit_kind", "unit", "tokens", "model_tokens",
 ]
 
 
@@ -92,7 +92,7 @@ class Metadata:
                 first + offset, c.chunk_id, c.doc_id, c.kommun, c.organ, c.doc_type, c.date, c.title, c.paragraf,
                 c.dnr, dnrs.parse(c.dnr).key if c.dnr else None, c.dnr_as_written, c.section,
                 json.dumps(c.heading_path, ensure_ascii=False), c.page, json.dumps(c.pages), c.span[0], c.span[1],
-                c.text, c.unit_kind, c.tokens, c.model_tokens, json.dumps(mentions), text_hash,
+                c.text, c.unit_kind, c.unit, c.tokens, c.model_tokens, json.dumps(mentions), text_hash,
                 fold(c.kommun), fold(c.organ), fold(c.doc_type),
             ))
         self.db.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * len(rows[0]))})", rows) if rows else None
@@ -158,14 +158,25 @@ class Metadata:
         rows = self.db.execute(f"SELECT row FROM chunks WHERE {' AND '.join(where)}", args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
-    def rows_with_dnr(self, key: str) -> tuple[list[int], list[int]]:
-        """Rows whose unit is the case, and rows whose text mentions it."""
-        own = [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE dnr_key = ?", (key,))]
+    def rows_with_dnr(self, key: str) -> tuple[list[int], list[int], list[int]]:
+        """Rows opening a unit that is the case, the unit's other rows, and rows whose text mentions it."""
+        own = self.db.execute("SELECT row, doc_id, unit FROM chunks WHERE dnr_key = ? ORDER BY row", (key,)).fetchall()
         mentioned = [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE mentions LIKE ?", (f'%"{key}"%',))]
-        return own, mentioned
+        return (*_openings(own), mentioned)
 
-    def rows_with_paragraf(self, paragraf: str) -> list[int]:
-        return [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE paragraf = ?", (paragraf,))]
+    def rows_with_paragraf(self, paragraf: str) -> tuple[list[int], list[int]]:
+        """Rows opening a unit that is the §, and the unit's other rows."""
+        rows = self.db.execute("SELECT row, doc_id, unit FROM chunks WHERE paragraf = ? ORDER BY row", (paragraf,)).fetchall()
+        return _openings(rows)
+
+
+def _openings(rows: list[tuple[int, str, int]]) -> tuple[list[int], list[int]]:
+    seen: set[tuple[str, int]] = set()
+    openings, rest = [], []
+    for row, doc_id, unit in rows:
+        (rest if (doc_id, unit) in seen else openings).append(row)
+        seen.add((doc_id, unit))
+    return openings, rest
 
 
 def normalise_paragraf(value: str) -> str:

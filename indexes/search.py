@@ -4,8 +4,9 @@ Filters restrict the candidate rows before either ranker runs. Lexical (BM25 ove
 and dense (cosine over the embedding model) each rank the allowed rows; the fusion is chosen once, when
 the searcher is made: `convex` mixes max-normalised scores with a fixed dense weight (GUIDE §4: with an
 English model on Swedish text, rank fusion lets the weak dense list drag BM25 down), `rrf` is reciprocal
-rank fusion. A Dnr or § written in the query is an exact request: chunks of that case or § come first,
-then chunks that mention the case, each group in fused order.
+rank fusion. A Dnr or § written in the query is an exact request: the opening chunk of that case or §
+comes first (it names the case), then the rest of it, then chunks that mention the case, each group in
+fused order.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ FUSIONS = ("convex", "rrf")
 CANDIDATES = 100
 DENSE_WEIGHT = 0.3
 RRF_K = 60
+OPENING_BONUS = 0.25
 _PARAGRAF_QUERY = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
 
 
@@ -144,11 +146,13 @@ class Searcher:
         started = time.perf_counter()
         if mode == "hybrid":
             fused = self.fuse(lexical, dense, self.dense_weight)
-            tiers = self._tiers(query, allowed)
+            tiers, openings = self._tiers(query, allowed)
             top = max(lexical.values(), default=0.0) or 1.0
             for row in tiers.keys() - fused.keys():
                 cosine = float(self.vectors.index.reconstruct(int(row)) @ vector)
                 fused[row] = (1 - self.dense_weight) * float(lexical_all[row]) / top + self.dense_weight * cosine
+            for row in openings & fused.keys():
+                fused[row] += OPENING_BONUS
             ranked = sorted(fused.items(), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
             ranked = sorted((lexical or dense).items(), key=lambda item: -item[1])
@@ -167,19 +171,25 @@ class Searcher:
         masked[allowed] = scores[allowed]
         return masked
 
-    def _tiers(self, query: str, allowed: np.ndarray | None) -> dict[int, int]:
-        """2 for chunks of the Dnr or § the query names, 1 for chunks that mention the Dnr."""
+    def _tiers(self, query: str, allowed: np.ndarray | None) -> tuple[dict[int, int], set[int]]:
+        """Tier 2 for the chunks of the case or § the query names, 1 for chunks that mention the Dnr
+        elsewhere; and the unit's opening chunks (title, §, Dnr), which lead their tier unless the rest of
+        the query points clearly at another part of the case."""
         tiers: dict[int, int] = {}
+        openings: set[int] = set()
         for match in dnrs.find_all(query, typed=True):
-            own, mentioned = self.meta.rows_with_dnr(match.dnr.key)
+            first, rest, mentioned = self.meta.rows_with_dnr(match.dnr.key)
             tiers.update({row: max(tiers.get(row, 0), 1) for row in mentioned})
-            tiers.update({row: 2 for row in own})
+            tiers.update({row: 2 for row in first + rest})
+            openings.update(first)
         for number in _PARAGRAF_QUERY.findall(query):
-            tiers.update({row: 2 for row in self.meta.rows_with_paragraf(f"§ {int(number)}")})
+            first, rest = self.meta.rows_with_paragraf(f"§ {int(number)}")
+            tiers.update({row: 2 for row in first + rest})
+            openings.update(first)
         if allowed is not None and tiers:
             permitted = set(allowed.tolist())
             tiers = {row: tier for row, tier in tiers.items() if row in permitted}
-        return tiers
+        return tiers, openings
 
 
 def _top(scores: np.ndarray) -> dict[int, float]:

@@ -28,7 +28,7 @@ class Limits:
 def chunk(document: Document, clean: CleanText, counter: TokenCounter, limits: Limits = Limits()) -> list[Chunk]:
     chunks: list[Chunk] = []
     model_budget = limits.model_budget(counter.window)
-    for unit in document.units:
+    for unit_number, unit in enumerate(document.units):
         for section in unit.sections:
             for start, end in _split(clean.text, section.start, section.end, counter, limits, model_budget):
                 text = clean.text[start:end]
@@ -52,6 +52,7 @@ def chunk(document: Document, clean: CleanText, counter: TokenCounter, limits: L
                         text=text,
                         span=(start, end),
                         unit_kind=unit.kind,
+                        unit=unit_number,
                         tokens=counter.cl100k(text),
                         model_tokens=counter.model(text),
                     )

@@ -93,6 +93,7 @@ class Chunk:
     text: str
     span: tuple[int, int]
     unit_kind: str
+    unit: int
     tokens: int
     model_tokens: int
 

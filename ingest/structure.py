@@ -304,7 +304,23 @@ def _sections(unit: Unit, text: str, lines: list[_Line]) -> list[Section]:
         if _is_section_heading(line.text, unit.kind):
             sections[-1].end = line.start
             sections.append(Section(_section_name(line.text), line.start, unit.end))
-    return [s for s in sections if text[s.start : s.end].strip()]
+    sections = [s for s in sections if text[s.start : s.end].strip()]
+    for i in range(len(sections) - 2, -1, -1):
+        if len(text[sections[i].start : sections[i].end].strip().splitlines()) == 1 and sections[i].name:
+            # A heading with nothing under it before the next heading heads that one too:
+            # `Allmänna utskottets förslag till kommunstyrelsen` over `Kommunfullmäktiges beslut`.
+            sections[i].end = sections[i + 1].end
+            del sections[i + 1]
+    if len(sections) > 1 and sections[0].name is None and _short(text[sections[0].start : sections[0].end]):
+        # A unit's opening lines (§ and Dnr, title; a memo's date and Diarienr) belong with its first
+        # section, so that the chunk citing the decision also says which case it decides.
+        sections[1].start = sections[0].start
+        sections = sections[1:]
+    return sections
+
+
+def _short(text: str, lines: int = 9) -> bool:
+    return sum(1 for line in text.splitlines() if line.strip()) <= lines
 
 
 def _is_section_heading(line: str, kind: str) -> bool:
