@@ -72,7 +72,7 @@ class Store:
         return self._version(name, current=True)
 
     def rollback(self, name: str) -> Version:
-        if not (self.versions_dir / name / MANIFEST).is_file():
+        if not _is_version(name) or not (self.versions_dir / name / MANIFEST).is_file():
             known = ", ".join(v.name for v in self.versions()) or "none"
             raise VersionError(f"version '{name}' does not exist in {self.versions_dir} (versions: {known})")
         self._point_current(name)
@@ -82,7 +82,7 @@ class Store:
         if not self.versions_dir.is_dir():
             return []
         current = self.current()
-        names = sorted(p.name for p in self.versions_dir.iterdir() if (p / MANIFEST).is_file())
+        names = sorted(p.name for p in self.versions_dir.iterdir() if _is_version(p.name) and (p / MANIFEST).is_file())
         return [self._version(n, current=current is not None and current.name == n) for n in names]
 
     def prune(self, keep: int) -> list[str]:
@@ -101,7 +101,7 @@ class Store:
         _fsync_dir(self.root)
 
     def _next_name(self) -> str:
-        numbers = [int(p.name[1:]) for p in self.versions_dir.iterdir() if p.name[:1] == "v" and p.name[1:].isdigit()]
+        numbers = [int(p.name[1:]) for p in self.versions_dir.iterdir() if _is_version(p.name)]
         return f"v{max(numbers, default=0) + 1:04d}"
 
     def _version(self, name: str, current: bool) -> Version:
@@ -113,6 +113,11 @@ class Store:
             shutil.rmtree(folder, ignore_errors=True)
         for link in self.root.glob(".current-*"):
             link.unlink(missing_ok=True)
+
+
+def _is_version(name: str) -> bool:
+    """Published versions only: a `.building-*` folder may hold a manifest and still be half written."""
+    return name[:1] == "v" and name[1:].isdigit()
 
 
 def _fsync_tree(folder: Path) -> None:

@@ -26,6 +26,8 @@ _FURNITURE = re.compile(
         rf"(?:{pattern})"
         for pattern in (
             r"(?i:sammanträdesprotokoll|sammanträdesdatum|utdragsbestyrkande|expediering|sida)",
+            r"[\wÅÄÖåäö ]{0,60}SAMMANTRÄDESPROTOKOLL(?:\s+(?i:sida)\s*\d{1,3}\s*\(\s*\d{1,3}\s*\))?",
+            r"(?i:sammanträdesdatum)\s*\d{4}-\d{2}-\d{2}",
             r"(?i:sida)\s*\d{1,3}\s*(?:\(\s*\d{1,3}\s*\)|(?i:av)\s*\d{1,3})",
             r"\d{1,3}\s*\(\s*\d{1,3}\s*\)",
             r"(?i:justerandes?\s+sign(?:atur)?)\b.*",

@@ -15,6 +15,7 @@ from pathlib import Path
 from .errors import IngestError
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_INSIDE_WORD = re.compile(r"[^\W\d_][„”†‡][^\W\d_]")
 _IMPLAUSIBLE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f†‡‰ŠŒŽšœžŸ¤¦¨¯´¸ˆ˜÷×]")
 
 
@@ -33,6 +34,8 @@ def decode(data: bytes, path: Path) -> str:
 
 def _plausible(text: str, encoding: str, path: Path) -> str:
     odd = len(_IMPLAUSIBLE.findall(text))
+    if _INSIDE_WORD.search(text):
+        odd += 1000  # `f”rvaltning`: a quote mark inside a word is a letter read in the wrong code page
     if odd > max(2, len(text) // 2000):
         raise _unknown(path, f"read as {encoding} it holds {odd} characters that do not occur in Swedish text")
     return text

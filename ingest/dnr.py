@@ -14,16 +14,16 @@ from dataclasses import dataclass
 SERIAL_DIGITS = 5
 
 _KEYWORD = r"(?i:\b(?:dnr|diarienr|diarienummer|diarie-?nummer|ärendenr|ärende)\b)\s*[:.]?\s*"
-_PATTERN = re.compile(
-    rf"(?P<kw>{_KEYWORD})?"
-    r"(?<![\w./-])"
-    r"(?:(?P<prefix>[A-ZÅÄÖ]{1,5})[-. ]?)?"
+_BODY = (
     r"(?P<year>(?:19|20)\d{2}|\d{2})"
     r"\s*(?P<sep>[-–—/])\s*"
     r"(?P<serial>\d{1,7})"
     r"(?:-(?P<sub>\d{1,3}))?"
     r"(?![\d,]\d|[-–/]\d)"
 )
+# Records write the organ prefix in capitals (`KS-25/00244`); people type `ks-2025-466` as well.
+_PATTERN = re.compile(rf"(?P<kw>{_KEYWORD})?(?<![\w./-])(?:(?P<prefix>[A-ZÅÄÖ]{{1,5}})[-. ]?)?{_BODY}")
+_TYPED = re.compile(rf"(?P<kw>{_KEYWORD})?(?<![\w./-])(?:(?P<prefix>(?i:[a-zåäö]{{1,5}}))[-. ]?)?{_BODY}")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class DnrMatch:
 def find_all(text: str, typed: bool = False) -> list[DnrMatch]:
     """Every Dnr in `text`; `typed` accepts the looser forms people type into a search box."""
     found = []
-    for m in _PATTERN.finditer(text):
+    for m in (_TYPED if typed else _PATTERN).finditer(text):
         dnr = _accept(m, typed)
         if dnr is not None:
             start = m.start("prefix") if m.group("prefix") else m.start("year")
@@ -71,11 +71,13 @@ def parse(text: str) -> Dnr | None:
 
 def _accept(m: re.Match, typed: bool) -> Dnr | None:
     year_text, serial_text, sub = m.group("year"), m.group("serial"), m.group("sub")
-    marked = bool(m.group("kw") or m.group("prefix"))
+    prefix = m.group("prefix")
+    # A capital prefix (`KS-`) or a keyword marks a Dnr; a lower-case word before a number may be prose.
+    marked = bool(m.group("kw") or (prefix and prefix.isupper()))
     if _looks_like_date(year_text, serial_text, sub):
         return None
     if len(year_text) == 2:
-        if not marked:
+        if not (marked or (prefix and m.group("sep") == "/")):
             return None
         year = 2000 + int(year_text)
     else:
@@ -89,7 +91,6 @@ def _accept(m: re.Match, typed: bool) -> Dnr | None:
     serial = int(serial_text[:SERIAL_DIGITS])
     if serial == 0:
         return None
-    prefix = m.group("prefix")
     return Dnr(prefix.upper() if prefix else None, year, serial, int(sub) if sub else None)
 
 

@@ -33,7 +33,8 @@ def partition(path: Path, max_bytes: int) -> list[Page]:
     if size > max_bytes:
         raise IngestError(
             path,
-            f"the file is {size / 2**20:.1f} MiB, over the limit of {max_bytes / 2**20:.0f} MiB",
+            f"the file is {size / 2**20:.3g} MiB ({size:,} bytes), over the limit of "
+            f"{max_bytes / 2**20:.3g} MiB ({max_bytes:,} bytes)",
             "Split the record, or raise the limit with --max-mb or PROTOKOLLSOK_MAX_MB.",
         )
     pages = {"pdf": _pdf, "docx": _docx, "html": _html, "text": _text}[kind](path)

@@ -1,0 +1,552 @@
+"""The published index: files on disk, Dnr and § lookup, filters, the JSON contract, versions and publishing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import faiss
+import pytest
+
+from protokollsok.cli import main
+from protokollsok.indexes import build, store as store_module
+from protokollsok.indexes.build import Entry, current_entries, indexed_text, publish
+from protokollsok.indexes.embed import text_hash
+from protokollsok.indexes.metadata import Filters, Metadata
+from protokollsok.indexes.search import Searcher
+from protokollsok.indexes.store import Store, Version
+from protokollsok.ingest.dnr import parse
+from protokollsok.ingest.pipeline import ingest_file
+
+UMEA = "umea-ks-naringslivs-och-arbetsutskott-tjansteskrivelser-2024"
+NORSJO = "norsjo-allmanna-utskottet-protokoll-2025-02-25"
+KALIX_PROTOKOLL = "kalix-kommunstyrelsen-protokoll-2023-12-11"
+MAX_BYTES = 200 * 2**20
+
+CONTRACT_FIELDS = {
+    "rank", "score", "chunk_id", "doc_id", "title", "kommun", "organ", "doc_type", "date", "paragraf", "dnr",
+    "dnr_as_written", "section", "page", "text", "span",
+}
+
+
+@pytest.fixture(scope="module")
+def searcher(corpus_index, embedder, analyzer):
+    s = Searcher(Store(corpus_index).current(), embedder, analyzer)
+    yield s
+    s.close()
+
+
+def _searcher(root: Path, embedder, analyzer) -> Searcher:
+    return Searcher(Store(root).current(), embedder, analyzer)
+
+
+def _republish(root: Path, embedder, analyzer, entries=None, note="test", purge=frozenset()):
+    store = Store(root)
+    with store.writing():
+        if entries is None:
+            entries = current_entries(store)
+        return publish(store, entries, embedder, analyzer, note, keep=5, purge=purge)
+
+
+# --- files on disk -------------------------------------------------------------------------------------
+
+
+def test_version_folder_holds_real_faiss_sqlite_and_bm25_files(corpus_index, ingested):
+    store = Store(corpus_index)
+    version = store.current()
+    assert version is not None and version.current
+    assert (corpus_index / "current").is_symlink()
+    assert (corpus_index / "current").resolve() == version.path.resolve()
+
+    folder = version.path
+    assert (folder / "meta.sqlite").read_bytes()[:16] == b"SQLite format 3\x00"
+    assert (folder / "lexical").is_dir() and any((folder / "lexical").iterdir())
+    index = faiss.read_index(str(folder / "vectors.faiss"))
+
+    chunks = sum(len(i.chunks) for i in ingested.values())
+    assert index.ntotal == chunks == version.manifest["chunks"]
+    assert index.d == version.manifest["dimension"]
+    with sqlite3.connect(folder / "meta.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0] == chunks
+        assert {r[0] for r in db.execute("SELECT doc_id FROM documents")} == set(ingested)
+    assert version.manifest["documents"] == len(ingested)
+    json.loads((folder / "manifest.json").read_text())  # a real JSON manifest
+
+
+# --- Dnr and § lookup ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["KS 2023/651", "2023-00651", "KS-2023/00651", "Dnr KS-2023-00651", "diarienr 2023/651"])
+def test_dnr_in_any_spelling_finds_the_umea_memo_first(searcher, query):
+    hits = searcher.search(query, k=5).hits
+    assert hits, query
+    first = hits[0].chunk
+    assert first["doc_id"] == UMEA
+    assert first["dnr"] == "KS-2023-00651"
+
+
+@pytest.mark.parametrize("query", ["KS-25/00213", "KS 2025/213"])
+def test_norsjo_dnr_finds_paragraf_27_first(searcher, query):
+    first = searcher.search(query, k=5).hits[0].chunk
+    assert first["doc_id"] == NORSJO
+    assert first["paragraf"] == "§ 27"
+    assert parse(first["dnr"]).key == "2025-00213"
+
+
+def test_paragraf_query_finds_kalix_paragraf_231_first(searcher):
+    first = searcher.search("§ 231", k=5).hits[0].chunk
+    assert first["doc_id"] == KALIX_PROTOKOLL
+    assert first["paragraf"] == "§ 231"
+
+
+# --- filters -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kommun", ["norsjo", "NORSJÖ", "Norsjö"])
+def test_kommun_filter_is_case_and_diacritic_insensitive(searcher, kommun):
+    hits = searcher.search("budget och ekonomi", k=15, filters=Filters(kommun=kommun)).hits
+    assert len(hits) == 15
+    assert {h.chunk["kommun"] for h in hits} == {"Norsjö"}
+
+
+def test_kommun_filter_spellings_give_identical_results(searcher):
+    results = [
+        [h.chunk["chunk_id"] for h in searcher.search("budget", k=10, filters=Filters(kommun=k)).hits]
+        for k in ("norsjo", "NORSJÖ", "Norsjö")
+    ]
+    assert results[0] and results[0] == results[1] == results[2]
+
+
+def test_organ_filter(searcher):
+    hits = searcher.search("budget", k=15, filters=Filters(organ="allmänna utskottet")).hits
+    assert hits
+    assert {h.chunk["organ"] for h in hits} == {"Allmänna utskottet"}
+
+
+def test_doc_type_filter_folds_diacritics(searcher):
+    hits = searcher.search("motion", k=15, filters=Filters(doc_type="tjansteskrivelse")).hits
+    assert len(hits) == 15
+    assert {h.chunk["doc_type"] for h in hits} == {"tjänsteskrivelse"}
+
+
+def test_date_filters_restrict_every_hit(searcher):
+    hits = searcher.search("budget", k=20, filters=Filters(date_from="2024-01-01", date_to="2024-12-31")).hits
+    assert hits
+    assert all(h.chunk["date"] is not None and "2024-01-01" <= h.chunk["date"] <= "2024-12-31" for h in hits)
+
+    later = searcher.search("budget", k=20, filters=Filters(date_from="2025-01-01")).hits
+    assert later and all(h.chunk["date"] >= "2025-01-01" for h in later)
+
+    earlier = searcher.search("budget", k=20, filters=Filters(date_to="2023-12-31")).hits
+    assert earlier and all(h.chunk["date"] <= "2023-12-31" for h in earlier)
+
+
+def test_date_bounds_are_inclusive(searcher):
+    hits = searcher.search("budget", k=10, filters=Filters(date_from="2025-02-25", date_to="2025-02-25")).hits
+    assert hits
+    assert {h.chunk["date"] for h in hits} == {"2025-02-25"}
+
+
+def test_dnr_filter_in_any_spelling(searcher):
+    for spelling in ("KS 2023/651", "2023-00651", "KS-2023/00651"):
+        hits = searcher.search("budget", k=30, filters=Filters(dnr=spelling)).hits
+        assert hits, spelling
+        for h in hits:
+            own = h.chunk["dnr"] is not None and parse(h.chunk["dnr"]).key == "2023-00651"
+            assert own or "2023-00651" in json.loads(h.chunk["mentions"]), h.chunk["chunk_id"]
+
+
+def test_paragraf_filter(searcher):
+    for spelling in ("231", "§ 231", "§231"):
+        hits = searcher.search("budget", k=30, filters=Filters(paragraf=spelling)).hits
+        assert hits, spelling
+        assert {h.chunk["paragraf"] for h in hits} == {"§ 231"}
+        assert {h.chunk["doc_id"] for h in hits} == {KALIX_PROTOKOLL}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_filter_restricts_candidates_before_the_top_k_cut(searcher, mode):
+    query = "budgetdirektiv och tidplan till nämnderna"
+    unfiltered = searcher.search(query, k=10, mode=mode).hits
+    assert sum(h.chunk["kommun"] == "Norsjö" for h in unfiltered) < 5  # the best hits are elsewhere
+    filtered = searcher.search(query, k=10, filters=Filters(kommun="Norsjö"), mode=mode).hits
+    assert len(filtered) == 10
+    assert {h.chunk["kommun"] for h in filtered} == {"Norsjö"}
+
+
+def test_filter_with_a_dnr_query_keeps_the_filter(searcher):
+    hits = searcher.search("KS 2023/651", k=5, filters=Filters(kommun="Norsjö")).hits
+    assert hits and {h.chunk["kommun"] for h in hits} == {"Norsjö"}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
+@pytest.mark.parametrize(
+    "filters",
+    [Filters(kommun="Stockholm"), Filters(kommun="Norsjö", doc_type="kallelse"), Filters(date_from="2030-01-01")],
+)
+def test_empty_filter_result_returns_no_hits(searcher, filters, mode):
+    result = searcher.search("budget KS 2023/651 § 231", k=10, filters=filters, mode=mode)
+    assert result.hits == []
+
+
+# --- modes ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
+def test_every_mode_returns_ranked_results(searcher, mode):
+    result = searcher.search("budgetdirektiv och tidplan", k=5, mode=mode)
+    assert len(result.hits) == 5
+    assert [h.rank for h in result.hits] == [1, 2, 3, 4, 5]
+    scores = [h.score for h in result.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert len({h.row for h in result.hits}) == 5
+
+
+def test_unknown_mode_is_refused(searcher):
+    with pytest.raises(ValueError):
+        searcher.search("budget", mode="fuzzy")
+
+
+def test_rrf_fusion_also_finds_dnr_first(corpus_index, embedder, analyzer):
+    s = Searcher(Store(corpus_index).current(), embedder, analyzer, fusion="rrf")
+    try:
+        first = s.search("KS 2023/651", k=3).hits[0].chunk
+    finally:
+        s.close()
+    assert first["doc_id"] == UMEA and first["dnr"] == "KS-2023-00651"
+
+
+def test_searcher_refuses_an_index_built_with_another_model(corpus_index, embedder, analyzer):
+    version = Store(corpus_index).current()
+    other = Version(version.name, version.path, {**version.manifest, "model": "0123456789abcdef"}, True)
+    with pytest.raises(ValueError, match="model"):
+        Searcher(other, embedder, analyzer)
+
+
+# --- the JSON contract ---------------------------------------------------------------------------------
+
+
+def test_search_json_prints_one_object_with_the_contract_fields(corpus_index, ingested, capsys):
+    code = main(["search", "KS 2023/651", "--index", str(corpus_index), "--json", "--k", "3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    assert set(data) == {"query", "index_version", "hits"}
+    assert data["query"] == "KS 2023/651"
+    assert data["index_version"] == Store(corpus_index).current().name
+    assert len(data["hits"]) == 3
+    for rank, hit in enumerate(data["hits"], 1):
+        assert set(hit) == CONTRACT_FIELDS
+        assert hit["rank"] == rank
+        assert isinstance(hit["score"], float)
+        start, end = hit["span"]
+        assert ingested[hit["doc_id"]].document.text[start:end] == hit["text"]
+    first = data["hits"][0]
+    assert first["doc_id"] == UMEA and first["dnr"] == "KS-2023-00651" and first["dnr_as_written"] == "KS-2023/00651"
+    assert first["kommun"] == "Umeå" and first["doc_type"] == "tjänsteskrivelse"
+
+
+def test_search_queries_file_prints_one_object_per_line_in_order(corpus_index, tmp_path, capsys):
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        "\n".join([
+            json.dumps({"question": "budget", "filters": {"kommun": "norsjo"}}, ensure_ascii=False),
+            "§ 231",
+            "",
+            json.dumps({"question": "motion", "filters": {"doc_type": "tjansteskrivelse", "date_from": "2024-05-01"}}),
+            "KS-25/00213",
+        ]) + "\n",
+        encoding="utf-8",
+    )
+    code = main(["search", "--queries", str(queries), "--index", str(corpus_index), "--json", "--k", "4"])
+    out = capsys.readouterr().out
+    assert code == 0
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) == 4
+    results = [json.loads(line) for line in lines]
+    assert [r["query"] for r in results] == ["budget", "§ 231", "motion", "KS-25/00213"]
+    assert {h["kommun"] for h in results[0]["hits"]} == {"Norsjö"}
+    assert results[1]["hits"][0]["paragraf"] == "§ 231" and results[1]["hits"][0]["doc_id"] == KALIX_PROTOKOLL
+    assert results[2]["hits"] and all(
+        h["doc_type"] == "tjänsteskrivelse" and h["date"] >= "2024-05-01" for h in results[2]["hits"]
+    )
+    assert results[3]["hits"][0]["paragraf"] == "§ 27" and results[3]["hits"][0]["doc_id"] == NORSJO
+    for r in results:
+        for hit in r["hits"]:
+            assert set(hit) == CONTRACT_FIELDS
+
+
+def test_queries_file_with_unknown_filter_is_an_error(corpus_index, tmp_path, capsys):
+    queries = tmp_path / "bad.jsonl"
+    queries.write_text(json.dumps({"question": "budget", "filters": {"stad": "Umeå"}}) + "\n")
+    assert main(["search", "--queries", str(queries), "--index", str(corpus_index), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert "stad" in captured.err and captured.out == ""
+
+
+# --- publishing, interruption, cache --------------------------------------------------------------------
+
+
+def test_publish_interrupted_before_switching_current_keeps_the_old_version(index_copy, embedder, analyzer, monkeypatch):
+    store = Store(index_copy)
+    old = store.current().name
+
+    def fail(*args, **kwargs):
+        raise OSError("simulated crash before `current` is switched")
+
+    monkeypatch.setattr(store_module.os, "replace", fail)
+    with pytest.raises(OSError, match="simulated"):
+        _republish(index_copy, embedder, analyzer, note="interrupted")
+    monkeypatch.undo()
+
+    assert store.current().name == old
+    s = _searcher(index_copy, embedder, analyzer)
+    try:
+        hits = s.search("KS 2023/651", k=3).hits
+    finally:
+        s.close()
+    assert hits and hits[0].chunk["doc_id"] == UMEA
+
+    version = _republish(index_copy, embedder, analyzer, note="after the crash")
+    assert store.current().name == version.name != old
+    assert store.current().manifest["note"] == "after the crash"
+    assert not list(store.versions_dir.glob(".building-*"))
+    assert not list(index_copy.glob(".current-*"))
+    s = _searcher(index_copy, embedder, analyzer)
+    try:
+        assert s.search("§ 231", k=1).hits[0].chunk["paragraf"] == "§ 231"
+    finally:
+        s.close()
+
+
+def test_publish_interrupted_while_writing_leaves_a_building_folder_the_next_publish_removes(
+    index_copy, embedder, analyzer, monkeypatch
+):
+    store = Store(index_copy)
+    old = store.current().name
+
+    def fail(*args, **kwargs):
+        raise OSError("simulated crash while flushing the new version")
+
+    monkeypatch.setattr(store_module, "_fsync_tree", fail)
+    with pytest.raises(OSError, match="simulated"):
+        _republish(index_copy, embedder, analyzer, note="interrupted")
+    monkeypatch.undo()
+
+    abandoned = list(store.versions_dir.glob(".building-*"))
+    assert len(abandoned) == 1
+    assert store.current().name == old
+
+    version = _republish(index_copy, embedder, analyzer, note="after the crash")
+    assert store.current().name == version.name
+    assert not abandoned[0].exists()
+    assert not list(store.versions_dir.glob(".building-*"))
+
+
+def test_half_written_version_is_neither_listed_nor_a_rollback_target(index_copy, embedder, analyzer, monkeypatch):
+    """A crash after the manifest is written but before the folder is renamed into place leaves a
+    `.building-*` folder with a manifest; it is not a version: `versions` must not list it and `rollback`
+    must not make it current (the next writer deletes it, which would leave `current` dangling)."""
+    store = Store(index_copy)
+    old = store.current().name
+
+    def fail(*args, **kwargs):
+        raise OSError("simulated crash while flushing the new version")
+
+    monkeypatch.setattr(store_module, "_fsync_tree", fail)
+    with pytest.raises(OSError, match="simulated"):
+        _republish(index_copy, embedder, analyzer, note="interrupted")
+    monkeypatch.undo()
+    (abandoned,) = store.versions_dir.glob(".building-*")
+
+    assert [v.name for v in store.versions()] == [old]
+    with pytest.raises(store_module.VersionError):
+        store.rollback(abandoned.name)
+    assert store.current().name == old
+
+
+def test_republishing_unchanged_entries_encodes_nothing(index_copy, embedder, analyzer):
+    store = Store(index_copy)
+    old = store.current()
+    before = embedder.encoded
+    version = _republish(index_copy, embedder, analyzer, note="unchanged")
+    assert embedder.encoded == before
+    assert version.manifest["encoded"] == 0
+    assert version.name != old.name and store.current().name == version.name
+    assert version.manifest["chunks"] == old.manifest["chunks"]
+    assert version.manifest["documents"] == old.manifest["documents"]
+
+
+NEW_DOCUMENT = """Protokoll
+Kommunstyrelsen
+Sammanträdesdatum 2024-03-04
+
+§ 12 Dnr KS-2024/00912
+
+Upprustning av badplatsen vid Ostsjön
+
+Beskrivning av ärendet
+Badplatsen vid Ostsjön har slitna bryggor och en trasig sandstrand. Fritidsförvaltningen föreslår att
+bryggorna byts ut under våren och att sandstranden fylls på inför badsäsongen.
+
+Beslut
+Kommunstyrelsen beslutar att avsätta 250 000 kr till nya bryggor vid Ostsjön.
+
+§ 13 Dnr KS-2024/00913
+
+Vinterväghållning av skoterleden mot Gråträsk
+
+Beskrivning av ärendet
+Skoterklubben Gråträsk Snöfräsare ansöker om bidrag för att preparera leden mellan byn och sjön.
+
+Beslut
+Kommunstyrelsen beslutar att bevilja skoterklubben 18 000 kr för säsongen.
+"""
+
+
+def test_adding_one_document_encodes_only_its_chunks(index_copy, embedder, analyzer, model_dir, tmp_path):
+    path = tmp_path / "ostsjo-kommunstyrelsen-protokoll-2024-03-04.txt"
+    path.write_text(NEW_DOCUMENT, encoding="utf-8")
+    new = ingest_file(path, model_dir, MAX_BYTES)
+    assert new.chunks
+    new_texts = {text_hash(indexed_text(c)) for c in new.chunks}
+
+    store = Store(index_copy)
+    old = store.current()
+    with store.writing():
+        entries = current_entries(store) + [Entry(new.document, new.chunks, text_hash(new.document.text))]
+        before = embedder.encoded
+        version = publish(store, entries, embedder, analyzer, "add one", keep=5)
+        encoded = embedder.encoded - before
+
+    assert encoded == len(new_texts)
+    assert version.manifest["encoded"] == len(new_texts)
+    assert version.manifest["chunks"] == old.manifest["chunks"] + len(new.chunks)
+    assert encoded < old.manifest["chunks"]
+
+    s = _searcher(index_copy, embedder, analyzer)
+    try:
+        first = s.search("bryggor vid Ostsjön", k=3).hits[0].chunk
+        dnr = s.search("KS 2024/912", k=3).hits[0].chunk
+        old_doc = s.search("KS 2023/651", k=1).hits[0].chunk
+    finally:
+        s.close()
+    assert first["doc_id"] == path.stem
+    assert dnr["doc_id"] == path.stem and dnr["paragraf"] == "§ 12"
+    assert old_doc["doc_id"] == UMEA
+
+
+def test_current_entries_round_trip_the_indexed_texts(corpus_index, ingested):
+    """What a new version starts from must reproduce the same model input, or the cache would miss."""
+    entries = {e.document.doc_id: e for e in current_entries(Store(corpus_index))}
+    assert set(entries) == set(ingested)
+    for doc_id, fresh in ingested.items():
+        stored = entries[doc_id].chunks
+        assert [indexed_text(c) for c in stored] == [indexed_text(c) for c in fresh.chunks]
+        assert [c.span for c in stored] == [c.span for c in fresh.chunks]
+        assert entries[doc_id].document.text == fresh.document.text
+
+
+# --- versions, rollback, remove ------------------------------------------------------------------------
+
+
+def test_rollback_switches_current_and_versions_marks_it(index_copy, embedder, analyzer, capsys):
+    store = Store(index_copy)
+    first = store.current().name
+    without_umea = [e for e in current_entries(store) if e.document.doc_id != UMEA]
+    second = _republish(index_copy, embedder, analyzer, entries=without_umea, note="without umea").name
+
+    def listed():
+        assert main(["versions", "--index", str(index_copy)]) == 0
+        lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+        return {line[1:].split()[0]: line[0] == "*" for line in lines}
+
+    assert listed() == {first: False, second: True}
+
+    s = _searcher(index_copy, embedder, analyzer)
+    try:
+        assert all(h.chunk["doc_id"] != UMEA for h in s.search("KS 2023/651", k=10).hits)
+    finally:
+        s.close()
+
+    assert main(["rollback", first, "--index", str(index_copy)]) == 0
+    capsys.readouterr()
+    assert store.current().name == first
+    assert listed() == {first: True, second: False}
+    s = _searcher(index_copy, embedder, analyzer)
+    try:
+        assert s.search("KS 2023/651", k=1).hits[0].chunk["doc_id"] == UMEA
+    finally:
+        s.close()
+
+    assert main(["rollback", "v9999", "--index", str(index_copy)]) == 1
+    assert "v9999" in capsys.readouterr().err
+    assert store.current().name == first
+
+
+def test_remove_leaves_no_trace_of_the_document(index_copy, embedder, analyzer, ingested, capsys):
+    store = Store(index_copy)
+    first = store.current().name
+    # an older version holding the document and a second one, so removal has history to purge
+    second = _republish(index_copy, embedder, analyzer, note="second").name
+    markers = ["Kollektivtrafikplan", "Holmgren"]
+    for other, i in ingested.items():
+        if other != NORSJO:
+            assert not any(m.lower() in i.document.text.lower() for m in markers)
+
+    assert main(["remove", NORSJO, "--index", str(index_copy)]) == 0
+    capsys.readouterr()
+
+    current = store.current()
+    assert current.name not in (first, second)
+    assert [v.name for v in store.versions()] == [current.name]
+    assert current.manifest["documents"] == len(ingested) - 1
+
+    meta = Metadata.load(current.path)
+    try:
+        assert NORSJO not in meta.document_ids()
+        assert meta.db.execute("SELECT COUNT(*) FROM chunks WHERE doc_id = ?", (NORSJO,)).fetchone()[0] == 0
+        kept_hashes = {r[0] for r in meta.db.execute("SELECT text_hash FROM chunks")}
+    finally:
+        meta.close()
+
+    s = _searcher(index_copy, embedder, analyzer)
+    try:
+        for query, filters in [
+            ("Kollektivtrafikplan 2025-2028", Filters()),
+            ("KS-25/00213", Filters()),
+            ("Lars-Åke Holmgren justerare", Filters()),
+            ("budget", Filters(kommun="Norsjö")),
+        ]:
+            for mode in ("hybrid", "lexical", "dense"):
+                assert all(h.chunk["doc_id"] != NORSJO for h in s.search(query, k=20, filters=filters, mode=mode).hits)
+    finally:
+        s.close()
+
+    # no stored text of the document anywhere under the index folder
+    for path in index_copy.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes().lower()
+            for marker in markers:
+                assert marker.lower().encode() not in data, f"{marker} still stored in {path}"
+
+    # the embedding cache keeps only vectors the remaining version uses
+    with sqlite3.connect(index_copy / build.CACHE) as db:
+        cached = {r[0] for r in db.execute("SELECT hash FROM vectors")}
+    assert cached <= kept_hashes
+
+    for name in (first, second):
+        assert main(["rollback", name, "--index", str(index_copy)]) == 1
+        capsys.readouterr()
+    assert store.current().name == current.name
+
+
+def test_remove_unknown_document_changes_nothing(index_copy, capsys):
+    store = Store(index_copy)
+    before = [v.name for v in store.versions()]
+    assert main(["remove", "no-such-document", "--index", str(index_copy)]) == 1
+    assert "no-such-document" in capsys.readouterr().err
+    assert [v.name for v in store.versions()] == before
