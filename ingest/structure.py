@@ -301,7 +301,7 @@ def _sections(unit: Unit, text: str, lines: list[_Line]) -> list[Section]:
     for line in lines:
         if line.start < unit.start or line.start >= unit.end or line.start == unit.start:
             continue
-        if _is_section_heading(line.text, unit.kind):
+        if _is_section_heading(line.text):
             sections[-1].end = line.start
             sections.append(Section(_section_name(line.text), line.start, unit.end))
     sections = [s for s in sections if text[s.start : s.end].strip()]
@@ -323,7 +323,7 @@ def _short(text: str, lines: int = 9) -> bool:
     return sum(1 for line in text.splitlines() if line.strip()) <= lines
 
 
-def _is_section_heading(line: str, kind: str) -> bool:
+def _is_section_heading(line: str) -> bool:
     if not line or len(line) > 100 or line.endswith((".", ",")):
         return False
     if _SECTION.fullmatch(line):
