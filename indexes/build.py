@@ -40,7 +40,7 @@ def current_entries(store: Store) -> list[Entry]:
         return []
     meta = Metadata.load(version.path)
     try:
-        return [Entry(document, chunks, source_hash) for document, chunks, source_hash, _ in meta.documents()]
+        return [Entry(document, chunks, source_hash) for document, chunks, source_hash in meta.documents()]
     finally:
         meta.close()
 

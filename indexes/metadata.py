@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -37,10 +37,7 @@ CREATE INDEX chunks_dnr ON chunks (dnr_key);
 CREATE INDEX chunks_paragraf ON chunks (paragraf);
 """
 
-_CHUNK_FIELDS = [
-    "chunk_id", "doc_id", "kommun", "organ", "doc_type", "date", "title", "paragraf", "dnr", "dnr_as_written",
-    "section", "heading_path", "page", "pages", "text", "span", "unit_kind", "unit", "tokens", "model_tokens",
-]
+_CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 
 
 @dataclass(frozen=True)
@@ -103,18 +100,15 @@ class Metadata:
     def count(self) -> int:
         return self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
 
-    def documents(self) -> list[tuple[Document, list[Chunk], str, list[str]]]:
-        """Every document with its chunks, source hash and chunk text hashes: what a new version starts from."""
+    def documents(self) -> list[tuple[Document, list[Chunk], str]]:
+        """Every document with its chunks and source hash: what a new version starts from."""
         out = []
         for row in self.db.execute("SELECT * FROM documents ORDER BY doc_id").fetchall():
             document = _document(row)
-            chunk_rows = self.db.execute(
-                "SELECT * FROM chunks WHERE doc_id = ? ORDER BY row", (document.doc_id,)
-            ).fetchall()
-            names = [d[0] for d in self.db.execute("SELECT * FROM chunks LIMIT 0").description]
-            chunks = [_chunk(dict(zip(names, r))) for r in chunk_rows]
-            hashes = [dict(zip(names, r))["text_hash"] for r in chunk_rows]
-            out.append((document, chunks, row[10], hashes))
+            cursor = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY row", (document.doc_id,))
+            names = [d[0] for d in cursor.description]
+            chunks = [_chunk(dict(zip(names, r))) for r in cursor.fetchall()]
+            out.append((document, chunks, row[10]))
         return out
 
     def document(self, doc_id: str) -> Document | None:

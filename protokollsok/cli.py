@@ -165,6 +165,7 @@ def _publish(store, entries, settings: Settings, note: str, purge: frozenset[str
 
 
 def _inspect(args, settings: Settings) -> int:
+    from collections import Counter
     from dataclasses import asdict
 
     from .ingest.errors import IngestError
@@ -184,11 +185,7 @@ def _inspect(args, settings: Settings) -> int:
         return 0
     print(f"{document.doc_id}: {document.kommun} kommun · {document.organ} · {document.doc_type} · {document.date or 'datum saknas'}")
     print(f"{len(document.units)} units, {len(chunks)} chunks, {len(document.text)} characters of clean text")
-    per_unit: dict[int, int] = {}
-    for c in chunks:
-        for i, u in enumerate(document.units):
-            if u.start <= c.span[0] < u.end:
-                per_unit[i] = per_unit.get(i, 0) + 1
+    per_unit = Counter(c.unit for c in chunks)
     for i, u in enumerate(document.units):
         label = u.paragraf or u.kind
         pages = f"s. {u.pages[0]}–{u.pages[-1]}" if len(u.pages) > 1 else (f"s. {u.pages[0]}" if u.pages else "s. ?")

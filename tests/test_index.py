@@ -322,11 +322,8 @@ def test_publish_interrupted_before_switching_current_keeps_the_old_version(inde
         s.close()
 
 
-def test_publish_interrupted_while_writing_leaves_a_building_folder_the_next_publish_removes(
-    index_copy, embedder, analyzer, monkeypatch
-):
-    store = Store(index_copy)
-    old = store.current().name
+def _crash_while_flushing(index_copy, embedder, analyzer, monkeypatch) -> None:
+    """A publish that dies after its manifest is written, before the folder is renamed into place."""
 
     def fail(*args, **kwargs):
         raise OSError("simulated crash while flushing the new version")
@@ -335,6 +332,15 @@ def test_publish_interrupted_while_writing_leaves_a_building_folder_the_next_pub
     with pytest.raises(OSError, match="simulated"):
         _republish(index_copy, embedder, analyzer, note="interrupted")
     monkeypatch.undo()
+
+
+def test_publish_interrupted_while_writing_leaves_a_building_folder_the_next_publish_removes(
+    index_copy, embedder, analyzer, monkeypatch
+):
+    store = Store(index_copy)
+    old = store.current().name
+
+    _crash_while_flushing(index_copy, embedder, analyzer, monkeypatch)
 
     abandoned = list(store.versions_dir.glob(".building-*"))
     assert len(abandoned) == 1
@@ -353,13 +359,7 @@ def test_half_written_version_is_neither_listed_nor_a_rollback_target(index_copy
     store = Store(index_copy)
     old = store.current().name
 
-    def fail(*args, **kwargs):
-        raise OSError("simulated crash while flushing the new version")
-
-    monkeypatch.setattr(store_module, "_fsync_tree", fail)
-    with pytest.raises(OSError, match="simulated"):
-        _republish(index_copy, embedder, analyzer, note="interrupted")
-    monkeypatch.undo()
+    _crash_while_flushing(index_copy, embedder, analyzer, monkeypatch)
     (abandoned,) = store.versions_dir.glob(".building-*")
 
     assert [v.name for v in store.versions()] == [old]
