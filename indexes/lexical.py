@@ -1,6 +1,9 @@
 """Lexical part of an index version: BM25 (bm25s, Lucene variant) over the Swedish analyser's tokens.
 
 Scores are precomputed per token at build time, so a query is a lookup and a sum over its tokens.
+Length normalisation is softer than Lucene's default (b 0.6, not 0.75): every chunk carries its unit's
+title, §, Dnr and section in front of its text, so with full normalisation a short chunk that is little
+more than that header outranks the paragraph that answers (eval/dev.jsonl: MRR@10 0.609 → 0.627 lexical).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ import bm25s
 import numpy as np
 
 FOLDER = "lexical"
+K1 = 1.2
+B = 0.6
 
 
 class Lexical:
@@ -20,7 +25,7 @@ class Lexical:
 
     @classmethod
     def build(cls, documents: list[list[str]]) -> "Lexical":
-        retriever = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+        retriever = bm25s.BM25(method="lucene", k1=K1, b=B)
         retriever.index([tokens or [""] for tokens in documents], show_progress=False)
         return cls(retriever)
 

@@ -32,7 +32,7 @@ FUSIONS = ("convex", "rrf")
 CANDIDATES = 100
 DENSE_WEIGHT = 0.3
 RRF_K = 60
-OPENING_BONUS = 0.25
+OPENING_BONUS = 0.5  # of a fused scale whose top is about 1: only a clearly better chunk of the case passes it
 _PARAGRAF_QUERY = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
 
 

@@ -2,7 +2,8 @@
 
 Records write the same case as `Dnr 2023-00497`, `KS-25/00244`, `Diarienr: KS-2023/00651`,
 `DNR: KS-2024/00457-2`, `Dnr 2025–00469` or `KS-2025-0006304` (class code glued on); users type
-`KS 2025/494` or `2023-501`. Everything is parsed into `Dnr`, whose `key` (year and serial) is what
+`KS 2025/494`, `2023-501` or, after the word Dnr, `Dnr 2023.651`, `dnr 2023:651` and `dnr 2023 651`
+(only after the keyword, since `SFS 2018:218` and amounts like `2023 500` are not cases). Everything is parsed into `Dnr`, whose `key` (year and serial) is what
 ties agenda, memo and protocol together, since one organ writes `KS-2025-00461` and another `2025-00461`.
 """
 
@@ -16,10 +17,10 @@ SERIAL_DIGITS = 5
 _KEYWORD = r"(?i:\b(?:dnr|diarienr|diarienummer|diarie-?nummer|ärendenr|ärende)\b)\s*[:.]?\s*"
 _BODY = (
     r"(?P<year>(?:19|20)\d{2}|\d{2})"
-    r"\s*(?P<sep>[-–—/])\s*"
+    r"(?:\s*(?P<sep>[-–—/.:])\s*|(?P<gap>\s+))"
     r"(?P<serial>\d{1,7})"
     r"(?:-(?P<sub>\d{1,3}))?"
-    r"(?![\d,]\d|[-–/]\d)"
+    r"(?!\d|,\d|[-–/.:]\d)"
 )
 # Records write the organ prefix in capitals (`KS-25/00244`); people type `ks-2025-466` as well.
 _PATTERN = re.compile(rf"(?P<kw>{_KEYWORD})?(?<![\w./-])(?:(?P<prefix>[A-ZÅÄÖ]{{1,5}})[-. ]?)?{_BODY}")
@@ -74,6 +75,10 @@ def _accept(m: re.Match, typed: bool) -> Dnr | None:
     prefix = m.group("prefix")
     # A capital prefix (`KS-`) or a keyword marks a Dnr; a lower-case word before a number may be prose.
     marked = bool(m.group("kw") or (prefix and prefix.isupper()))
+    if (m.group("gap") or m.group("sep") in ".:") and not m.group("kw"):
+        return None
+    if m.group("gap") and _looks_like_year(serial_text):
+        return None
     if _looks_like_date(year_text, serial_text, sub):
         return None
     if len(year_text) == 2:

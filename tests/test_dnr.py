@@ -32,9 +32,16 @@ TYPED_SPELLINGS = [
     ("dnr 2022/345", "2022-00345"),
     ("Dnr 2023-00497", "2023-00497"),
     ("KS-25/00244", "KS-2025-00244"),
+    ("Dnr 2023:651", "2023-00651"),
+    ("dnr 2023.651", "2023-00651"),
+    ("diarienummer 2023 651", "2023-00651"),
 ]
 
 NOT_DNR = [
+    "SFS 2018:218",  # a statute, not a case: colon and dot only count after the word Dnr
+    "kostar 2023 500 kr",
+    "\u00e4rende 2024 2025",
+    "dnr 2023.12.18",
     "2023-12-11",
     "Sammanträdesdatum 2023-12-11",
     "2024-11-01-2027-10-31",
