@@ -64,7 +64,11 @@ def counter(model_dir: Path) -> TokenCounter:
 
 
 def _window(model_dir: Path) -> int:
-    config = model_dir / "sentence_bert_config.json"
-    if config.is_file():
-        return int(json.loads(config.read_text())["max_seq_length"])
+    """The model's input limit, from the files the model folder holds: sentence-transformers before 6 writes
+    it to sentence_bert_config.json, later versions to the tokenizer config; the position table is the bound."""
+    for name, key in (("sentence_bert_config.json", "max_seq_length"), ("tokenizer_config.json", "model_max_length")):
+        path = model_dir / name
+        value = json.loads(path.read_text()).get(key) if path.is_file() else None
+        if isinstance(value, int) and 0 < value < 100_000:
+            return value
     return int(json.loads((model_dir / "config.json").read_text())["max_position_embeddings"])
