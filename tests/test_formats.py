@@ -15,6 +15,8 @@ from protokollsok.cli import main
 from protokollsok.ingest.partition import partition
 from protokollsok.ingest.pipeline import ingest_file
 
+from samples import TEXT
+
 MAX_BYTES = 50 * 2**20
 SWEDISH = "åäöÅÄÖ"
 
@@ -250,20 +252,6 @@ def test_html_ingest(files, model_dir):
 
 
 # --- plain text in four encodings --------------------------------------------------------------
-
-TEXT = """Kommunstyrelsen
-
-§ 225 Dnr 2023-00513
-
-Fördelning av kommunstyrelsens internbudget 2024
-
-Kommunstyrelsens beslut
-Kommunstyrelsen fastställer fördelningen av internbudgeten för år 2024.
-
-Beskrivning av ärendet
-Budgeten i Kalix kommun fördelas på avdelningar för äldreomsorg, skolskjuts och färjeläget.
-Ärendet har beretts av ekonomichefen Åsa Öberg.
-"""
 
 
 @pytest.mark.parametrize(

@@ -18,20 +18,10 @@ from protokollsok.indexes.store import Store
 from protokollsok.indexes.vectors import FILE
 from protokollsok.ingest.chunk import Limits
 from protokollsok.ingest.tokens import counter
+from samples import TEXT
 
 DIMENSION, WINDOW = 96, 128
-PROTOKOLL = """Kommunstyrelsen
-
-§ 225 Dnr 2023-00513
-
-Fördelning av kommunstyrelsens internbudget 2024
-
-Kommunstyrelsens beslut
-Kommunstyrelsen fastställer fördelningen av internbudgeten för år 2024.
-
-Beskrivning av ärendet
-Budgeten i Kalix kommun fördelas på avdelningar för äldreomsorg, skolskjuts och färjeläget.
-
+PROTOKOLL = TEXT + """
 § 226 Dnr 2023-00651
 
 Riktlinjer för användning av AI
