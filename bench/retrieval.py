@@ -22,6 +22,7 @@ from protokollsok.indexes.build import Entry, indexed_text, publish
 from protokollsok.indexes.embed import Embedder, text_hash
 from protokollsok.indexes.search import Searcher
 from protokollsok.indexes.store import Store
+from protokollsok.indexes.synonyms import DEFAULT, Synonyms
 from protokollsok.ingest.pipeline import ingest_file
 from protokollsok.settings import Settings
 
@@ -53,7 +54,7 @@ def main() -> None:
             version = publish(store, entries, embedder, analyzer, "bench", keep=1)
         build = time.perf_counter() - started
         size = sum(p.stat().st_size for p in version.path.rglob("*") if p.is_file())
-        searcher = Searcher(version, embedder, analyzer)
+        searcher = Searcher(version, embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
         questions = [json.loads(line)["question"] for line in args.queries.read_text().splitlines() if line.strip()]
         for q in questions[:5]:
             searcher.search(q)

@@ -13,7 +13,7 @@ def markdown(summary: dict) -> str:
     modes = summary["modes"]
     lines = [
         f"## Retrieval on {summary['question_set']} (index {summary['index_version']}, fusion {summary['fusion']}, "
-        f"dense weight {summary['dense_weight']})",
+        f"dense weight {summary['dense_weight']}, synonyms {summary.get('synonyms')})",
         "",
         "| mode | questions | " + " | ".join(_FIGURES) + " | p50 ms | p95 ms |",
         "|---|---:|" + "---:|" * (len(_FIGURES) + 2),

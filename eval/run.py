@@ -102,6 +102,7 @@ def summarise(records: list[dict], modes: list[str], searcher: Searcher, questio
         "model": searcher.version.manifest.get("model_path"),
         "fusion": settings.fusion,
         "dense_weight": settings.dense_weight,
+        "synonyms": str(searcher.synonyms.path) if searcher.synonyms else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "modes": by_mode,
         "answers": "not measured: `protokollsok ask` does not exist yet",

@@ -59,6 +59,10 @@ class Analyzer:
                         found.extend(self._stem(part) for part in parts)
         return found
 
+    def stems(self, text: str) -> tuple[str, ...]:
+        """Every word stemmed, stopwords kept: the sequence a phrase is matched against."""
+        return tuple(self._stem(piece) for word in _WORD.findall(text.lower()) for piece in word.split("-") if piece)
+
     @lru_cache(maxsize=200_000)
     def split(self, word: str) -> tuple[str, ...]:
         """The compound's parts, found by the split whose rarest part is most common; (word,) if none."""

@@ -6,7 +6,8 @@ the searcher is made: `convex` mixes max-normalised scores with a fixed dense we
 English model on Swedish text, rank fusion lets the weak dense list drag BM25 down), `rrf` is reciprocal
 rank fusion. A Dnr or § written in the query is an exact request: the opening chunk of that case or §
 comes first (it names the case), then the rest of it, then chunks that mention the case, each group in
-fused order.
+fused order. Words from the synonym list (synonyms.py) count at SYNONYM_WEIGHT of a word typed, so the
+record's own term is found from the everyday word, and a chunk with the typed word still ranks above it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .embed import Embedder
 from .lexical import Lexical
 from .metadata import Filters, Metadata
 from .store import Version
+from .synonyms import Synonyms
 from .vectors import Vectors
 
 MODES = ("hybrid", "lexical", "dense")
@@ -32,6 +34,7 @@ FUSIONS = ("convex", "rrf")
 CANDIDATES = 100
 DENSE_WEIGHT = 0.3
 RRF_K = 60
+SYNONYM_WEIGHT = 0.5
 OPENING_BONUS = 0.5  # of a fused scale whose top is about 1: only a clearly better chunk of the case passes it
 _PARAGRAF_QUERY = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
 
@@ -94,6 +97,7 @@ class Searcher:
         version: Version,
         embedder: Embedder,
         analyzer: Analyzer,
+        synonyms: Synonyms | None = None,
         fusion: str = "convex",
         dense_weight: float = DENSE_WEIGHT,
     ):
@@ -111,6 +115,7 @@ class Searcher:
         self.lexical = Lexical.load(version.path)
         self.embedder = embedder
         self.analyzer = analyzer
+        self.synonyms = synonyms
         self.fuse = _convex if fusion == "convex" else _rrf
         self.dense_weight = dense_weight
 
@@ -164,7 +169,11 @@ class Searcher:
         return Result(query, self.version.name, hits, timings)
 
     def _lexical_scores(self, query: str, allowed: np.ndarray | None) -> np.ndarray:
-        scores = self.lexical.scores(self.analyzer.tokens(query, typed=True))
+        tokens = self.analyzer.tokens(query, typed=True)
+        scores = self.lexical.scores(tokens)
+        extra = self.synonyms.expand(query, tokens) if self.synonyms else []
+        if extra:
+            scores = scores + SYNONYM_WEIGHT * self.lexical.scores(extra)
         if allowed is None:
             return scores
         masked = np.zeros_like(scores)

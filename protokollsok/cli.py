@@ -12,6 +12,7 @@ from pathlib import Path
 from .settings import Settings
 
 log = logging.getLogger("protokollsok")
+SYNONYMS_HELP = "synonym list for query expansion (PROTOKOLLSOK_SYNONYMS, default: the bundled municipal list)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     try:
         settings = Settings.load(
-            index=getattr(args, "index", None), model=getattr(args, "model", None), max_mb=getattr(args, "max_mb", None)
+            index=getattr(args, "index", None), model=getattr(args, "model", None), max_mb=getattr(args, "max_mb", None),
+            synonyms=getattr(args, "synonyms", None),
         )
         return args.run(args, settings)
     except (ValueError, FileNotFoundError) as error:
@@ -62,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--paragraf")
     sub.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "dense"])
     sub.add_argument("--queries", type=Path, help="JSON lines of {question, filters}, or plain lines: one result each")
+    sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     sub.add_argument("--json", action="store_true")
 
     command("versions", _versions, "List index versions.")
@@ -76,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--k", type=int, default=10)
     sub.add_argument("--report", type=Path, help="folder for report.json, report.md and report.html")
     sub.add_argument("--baseline", type=Path, help="an earlier report.json to compare with, question by question")
+    sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     return parser
 
 
@@ -256,8 +260,14 @@ def _searcher(settings: Settings):
     from .indexes.analyzer import Analyzer
     from .indexes.embed import Embedder
     from .indexes.search import open_searcher
+    from .indexes.synonyms import DEFAULT, Synonyms
 
-    return open_searcher(settings.index, Embedder(settings.model), Analyzer(), fusion=settings.fusion, dense_weight=settings.dense_weight)
+    analyzer = Analyzer()
+    synonyms = Synonyms.load(settings.synonyms or DEFAULT, analyzer)
+    return open_searcher(
+        settings.index, Embedder(settings.model), analyzer, synonyms=synonyms, fusion=settings.fusion,
+        dense_weight=settings.dense_weight,
+    )
 
 
 def _versions(args, settings: Settings) -> int:

@@ -21,6 +21,7 @@ class Settings:
     keep_versions: int = 5
     fusion: str = "convex"
     dense_weight: float = 0.3
+    synonyms: Path | None = None
 
     @classmethod
     def load(cls, **flags) -> "Settings":
@@ -31,7 +32,7 @@ class Settings:
             raw = flag if flag is not None else env
             if raw is None:
                 continue
-            kind = {"index": Path, "model": Path, "max_mb": float, "keep_versions": int, "dense_weight": float}.get(f.name, str)
+            kind = {"index": Path, "model": Path, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float}.get(f.name, str)
             try:
                 values[f.name] = kind(raw)
             except ValueError as error:
