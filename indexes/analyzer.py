@@ -24,6 +24,9 @@ _COORDINATED = re.compile(r"\b([^\W\d_]{2,})-\s+(?:och|eller|samt|respektive)\s+
 _STOPWORDS = frozenset(STOPWORDS_SWEDISH)
 _MIN_HEAD, _MIN_PART = 4, 3
 _LINKS = ("", "s", "e", "a", "u")
+_VOWELS = "aeiouyåäö"
+# Endings a split must not take for a word: `planens` is plan + genitive, not plan + `ens`.
+_INFLECTIONS = frozenset({"ens", "ets", "nas", "ans", "ars", "ers", "ors", "ret", "let", "det", "ade", "are", "ern", "arn"})
 
 
 def dnr_token(key: str) -> str:
@@ -76,7 +79,7 @@ class Analyzer:
                 if not word.startswith(link, i):
                     continue
                 tail = word[i + len(link) :]
-                if len(tail) < _MIN_PART:
+                if len(tail) < _MIN_PART or tail in _INFLECTIONS:
                     continue
                 tail_parts = (tail,) if tail in self.vocabulary else self.split(tail)
                 if tail_parts == (tail,) and tail not in self.vocabulary:
@@ -89,16 +92,28 @@ class Analyzer:
     @lru_cache(maxsize=500_000)
     def _stem(self, word: str) -> str:
         """Snowball Swedish, run to a fixed point (it stems `kostnaden` to `kostnad` but `kostnad` to
-        `kostn`), after folding definite forms it leaves alone: `taxan` → `taxa`, `frånvaron` → `frånvaro`."""
+        `kostn`), after folding the definite forms it leaves alone."""
         if not word.isalpha():
             return word
-        if len(word) > 4 and word[-1] == "n" and word[-2] in "aeiouyåäö" and word[:-1] in self.vocabulary:
-            word = word[:-1]
+        word = self._indefinite(word)
         for _ in range(3):
             stemmed = self.stemmer.stemWord(word)
             if stemmed == word:
                 break
             word = stemmed
+        return word
+
+
+    def _indefinite(self, word: str) -> str:
+        """`taxan` → `taxa`, `frånvaron` → `frånvaro`, `ärendet` → `ärende`, `utskottet(s)` → `utskott`, when
+        the shorter word is a known one; Snowball strips none of these endings."""
+        if len(word) > 4 and word[-1] in "nt" and word[-2] in _VOWELS and word[:-1] in self.vocabulary:
+            return word[:-1]
+        if len(word) > 5 and word.endswith("et") and word[:-2] in self.vocabulary:
+            return word[:-2]
+        if len(word) > 5 and word[-1] == "s":
+            folded = self._indefinite(word[:-1])
+            return folded if folded != word[:-1] else word
         return word
 
 
