@@ -115,6 +115,13 @@ class Metadata:
         row = self.db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return _document(row) if row else None
 
+    def kommun_rows(self) -> dict[str, np.ndarray]:
+        """Row ids by folded kommun name: what a kommun named in a query points at."""
+        rows: dict[str, list[int]] = {}
+        for row, kommun in self.db.execute("SELECT row, kommun_f FROM chunks WHERE kommun_f != ''"):
+            rows.setdefault(kommun, []).append(row)
+        return {kommun: np.array(r, dtype=np.int64) for kommun, r in rows.items()}
+
     def document_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 

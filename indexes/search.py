@@ -6,7 +6,8 @@ the searcher is made: `convex` mixes max-normalised scores with a fixed dense we
 English model on Swedish text, rank fusion lets the weak dense list drag BM25 down), `rrf` is reciprocal
 rank fusion. A Dnr or § written in the query is an exact request: the opening chunk of that case or §
 comes first (it names the case), then the rest of it, then chunks that mention the case, each group in
-fused order. Words from the synonym list (synonyms.py) count at SYNONYM_WEIGHT of a word typed, so the
+fused order. A kommun named in the query ("sjukfrånvaro i Luleå") leans the ranking towards that kommun's
+records by KOMMUN_BONUS, a soft filter, since a question may compare kommuner. Words from the synonym list (synonyms.py) count at SYNONYM_WEIGHT of a word typed, so the
 record's own term is found from the everyday word, and a chunk with the typed word still ranks above it.
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from protokollsok.ingest import dnr as dnrs
+from protokollsok.ingest.structure import fold
 
 from .analyzer import Analyzer
 from .embed import Embedder
@@ -35,6 +37,7 @@ CANDIDATES = 100
 DENSE_WEIGHT = 0.3
 RRF_K = 60
 SYNONYM_WEIGHT = 0.5
+KOMMUN_BONUS = 0.5
 OPENING_BONUS = 0.5  # of a fused scale whose top is about 1: only a clearly better chunk of the case passes it
 _PARAGRAF_QUERY = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
 
@@ -111,6 +114,9 @@ class Searcher:
             )
         self.version = version
         self.meta = Metadata.load(version.path)
+        self.kommuner = [
+            (re.compile(rf"\b{re.escape(kommun)}s?\b"), rows) for kommun, rows in self.meta.kommun_rows().items()
+        ]
         self.vectors = Vectors.load(version.path)
         self.lexical = Lexical.load(version.path)
         self.embedder = embedder
@@ -158,6 +164,8 @@ class Searcher:
                 fused[row] = (1 - self.dense_weight) * float(lexical_all[row]) / top + self.dense_weight * cosine
             for row in openings & fused.keys():
                 fused[row] += OPENING_BONUS
+            for row in self._named_kommun_rows(query) & fused.keys():
+                fused[row] += KOMMUN_BONUS
             ranked = sorted(fused.items(), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
             ranked = sorted((lexical or dense).items(), key=lambda item: -item[1])
@@ -179,6 +187,11 @@ class Searcher:
         masked = np.zeros_like(scores)
         masked[allowed] = scores[allowed]
         return masked
+
+    def _named_kommun_rows(self, query: str) -> set[int]:
+        folded = fold(query)
+        named = [rows for pattern, rows in self.kommuner if pattern.search(folded)]
+        return set(np.concatenate(named).tolist()) if named else set()
 
     def _tiers(self, query: str, allowed: np.ndarray | None) -> tuple[dict[int, int], set[int]]:
         """Tier 2 for the chunks of the case or § the query names, 1 for chunks that mention the Dnr

@@ -110,6 +110,13 @@ def test_kommun_filter_is_case_and_diacritic_insensitive(searcher, kommun):
     assert {h.chunk["kommun"] for h in hits} == {"Norsjö"}
 
 
+@pytest.mark.parametrize("kommun", ["Umeå", "Norsjö", "Luleå"])
+def test_kommun_named_in_the_query_leads_without_a_filter(searcher, kommun):
+    """Internkontroll is in three kommuner's records; naming one puts its records first."""
+    hits = searcher.search(f"internkontroll {kommun}", 3).hits
+    assert hits[0].chunk["kommun"] == kommun
+
+
 def test_kommun_filter_spellings_give_identical_results(searcher):
     results = [
         [h.chunk["chunk_id"] for h in searcher.search("budget", k=10, filters=Filters(kommun=k)).hits]
