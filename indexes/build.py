@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from protokollsok.ingest.records import Chunk, Document
 
 from .analyzer import Analyzer
+from .answers import AnswerKinds
 from .embed import Embedder, EmbeddingCache, text_hash
 from .lexical import Lexical
 from .metadata import Metadata
@@ -64,8 +65,10 @@ def publish(
     building = store.building_folder()
     meta = Metadata.create(building)
     texts: list[str] = []
+    chunk_texts: list[str] = []
     for entry in sorted(entries, key=lambda e: e.document.doc_id):
         entry_texts = [indexed_text(c) for c in entry.chunks]
+        chunk_texts.extend(c.text for c in entry.chunks)
         meta.add(entry.document, entry.chunks, entry.source_hash, [text_hash(t) for t in entry_texts])
         texts.extend(entry_texts)
     meta.commit()
@@ -80,6 +83,7 @@ def publish(
         cache.close()
     Vectors.build(vectors, approximate_from).save(building)
     Lexical.build([analyzer.tokens(t) for t in texts]).save(building)
+    AnswerKinds.build(chunk_texts).save(building)
 
     version = store.publish(
         building,

@@ -1,14 +1,17 @@
 """Hybrid search over one index version: filters first, then lexical and dense ranking, fused.
 
-Filters restrict the candidate rows before either ranker runs. Lexical (BM25 over the Swedish analyser)
-and dense (cosine over the embedding model) each rank the allowed rows; the fusion is chosen once, when
-the searcher is made: `convex` mixes max-normalised scores with a fixed dense weight (GUIDE §4: with an
-English model on Swedish text, rank fusion lets the weak dense list drag BM25 down), `rrf` is reciprocal
-rank fusion. A Dnr or § written in the query is an exact request: the opening chunk of that case or §
-comes first (it names the case), then the rest of it, then chunks that mention the case, each group in
-fused order. A kommun named in the query ("sjukfrånvaro i Luleå") leans the ranking towards that kommun's
-records by KOMMUN_BONUS, a soft filter, since a question may compare kommuner. Words from the synonym list (synonyms.py) count at SYNONYM_WEIGHT of a word typed, so the
-record's own term is found from the everyday word, and a chunk with the typed word still ranks above it.
+Filters restrict the candidate rows before either ranker runs. Lexical (BM25 over the Swedish analyser,
+with the synonym list's words at SYNONYM_WEIGHT of a word typed) and dense (cosine over the embedding model)
+each rank the allowed rows. The fusion is chosen once, when the searcher is made: `convex` mixes
+max-normalised scores with a fixed dense weight (GUIDE §4: with an English model on Swedish text, rank
+fusion lets the weak dense list drag BM25 down), `rrf` is reciprocal rank fusion. The fused scores are
+scaled to a top of 1, and three kinds of chunk get a lead on that scale:
+- the opening chunk of a case or § the query names by Dnr or number (OPENING_BONUS): it names the case;
+- chunks of a kommun the query names ("sjukfrånvaro i Luleå", KOMMUN_BONUS), a soft filter, since a
+  question may compare kommuner;
+- chunks holding the kind of answer the question asks for, an amount or a date (answers.py, ANSWER_BONUS).
+A Dnr or § in the query is an exact request: the chunks of that case or § come first, then chunks that
+mention it, each group in that order.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from protokollsok.ingest import dnr as dnrs
 from protokollsok.ingest.structure import fold
 
 from .analyzer import Analyzer
+from .answers import AnswerKinds
 from .embed import Embedder
 from .lexical import Lexical
 from .metadata import Filters, Metadata
@@ -38,7 +42,8 @@ DENSE_WEIGHT = 0.3
 RRF_K = 60
 SYNONYM_WEIGHT = 0.5
 KOMMUN_BONUS = 0.5
-OPENING_BONUS = 0.5  # of a fused scale whose top is about 1: only a clearly better chunk of the case passes it
+ANSWER_BONUS = 0.2
+OPENING_BONUS = 0.5
 _PARAGRAF_QUERY = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
 
 
@@ -119,6 +124,7 @@ class Searcher:
         ]
         self.vectors = Vectors.load(version.path)
         self.lexical = Lexical.load(version.path)
+        self.answers = AnswerKinds.load(version.path)
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms
@@ -162,10 +168,16 @@ class Searcher:
             for row in tiers.keys() - fused.keys():
                 cosine = float(self.vectors.index.reconstruct(int(row)) @ vector)
                 fused[row] = (1 - self.dense_weight) * float(lexical_all[row]) / top + self.dense_weight * cosine
-            for row in openings & fused.keys():
-                fused[row] += OPENING_BONUS
-            for row in self._named_kommun_rows(query) & fused.keys():
-                fused[row] += KOMMUN_BONUS
+            scale = max(fused.values(), default=0.0) or 1.0
+            fused = {row: score / scale for row, score in fused.items()}
+            leads = (
+                (openings, OPENING_BONUS),
+                (self._named_kommun_rows(query), KOMMUN_BONUS),
+                (set(self.answers.rows_answering(query).tolist()), ANSWER_BONUS),
+            )
+            for rows, bonus in leads:
+                for row in rows & fused.keys():
+                    fused[row] += bonus
             ranked = sorted(fused.items(), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
             ranked = sorted((lexical or dense).items(), key=lambda item: -item[1])

@@ -7,6 +7,7 @@ import sqlite3
 from pathlib import Path
 
 import faiss
+import numpy as np
 import pytest
 
 from protokollsok.cli import main
@@ -72,6 +73,7 @@ def test_version_folder_holds_real_faiss_sqlite_and_bm25_files(corpus_index, ing
         assert {r[0] for r in db.execute("SELECT doc_id FROM documents")} == set(ingested)
     assert version.manifest["documents"] == len(ingested)
     json.loads((folder / "manifest.json").read_text())  # a real JSON manifest
+    assert np.load(folder / "answer_kinds.npy").shape == (chunks,)
 
 
 # --- Dnr and § lookup ----------------------------------------------------------------------------------
