@@ -103,7 +103,6 @@ class Analyzer:
             word = stemmed
         return word
 
-
     def _indefinite(self, word: str) -> str:
         """`taxan` → `taxa`, `frånvaron` → `frånvaro`, `ärendet` → `ärende`, `utskottet(s)` → `utskott`, when
         the shorter word is a known one; Snowball strips none of these endings."""

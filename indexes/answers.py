@@ -58,7 +58,11 @@ class AnswerKinds:
     def save(self, folder: Path) -> None:
         np.save(folder / FILE, self.masks)
 
-    def rows_answering(self, question: str) -> np.ndarray:
-        """Rows whose chunk holds a kind of answer the question asks for (none when it asks for none)."""
-        asked = sum(1 << bit for bit, (asks, _) in enumerate(KINDS.values()) if asks.search(question))
-        return np.flatnonzero(self.masks & asked) if asked else np.zeros(0, dtype=np.int64)
+    @staticmethod
+    def asked(question: str) -> int:
+        """The kinds of answer the question asks for, as a bit mask (0: none in particular)."""
+        return sum(1 << bit for bit, (asks, _) in enumerate(KINDS.values()) if asks.search(question))
+
+    def holds(self, rows: np.ndarray, asked: int) -> np.ndarray:
+        """For each row, whether its chunk holds one of the `asked` kinds."""
+        return (self.masks[rows] & asked) != 0

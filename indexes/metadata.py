@@ -115,12 +115,12 @@ class Metadata:
         row = self.db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
         return _document(row) if row else None
 
-    def kommun_rows(self) -> dict[str, np.ndarray]:
-        """Row ids by folded kommun name: what a kommun named in a query points at."""
-        rows: dict[str, list[int]] = {}
-        for row, kommun in self.db.execute("SELECT row, kommun_f FROM chunks WHERE kommun_f != ''"):
-            rows.setdefault(kommun, []).append(row)
-        return {kommun: np.array(r, dtype=np.int64) for kommun, r in rows.items()}
+    def kommun_per_row(self) -> tuple[list[str], np.ndarray]:
+        """Folded kommun names, and for each row the index of its kommun in them (-1 for none)."""
+        rows = self.db.execute("SELECT kommun_f FROM chunks ORDER BY row").fetchall()
+        names = sorted({kommun for (kommun,) in rows if kommun})
+        index = {name: i for i, name in enumerate(names)}
+        return names, np.array([index.get(kommun, -1) for (kommun,) in rows], dtype=np.int32)
 
     def document_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]

@@ -119,9 +119,8 @@ class Searcher:
             )
         self.version = version
         self.meta = Metadata.load(version.path)
-        self.kommuner = [
-            (re.compile(rf"\b{re.escape(kommun)}s?\b"), rows) for kommun, rows in self.meta.kommun_rows().items()
-        ]
+        names, self.kommun_of_row = self.meta.kommun_per_row()
+        self.kommun_patterns = [re.compile(rf"\b{re.escape(name)}s?\b") for name in names]
         self.vectors = Vectors.load(version.path)
         self.lexical = Lexical.load(version.path)
         self.answers = AnswerKinds.load(version.path)
@@ -168,16 +167,7 @@ class Searcher:
             for row in tiers.keys() - fused.keys():
                 cosine = float(self.vectors.index.reconstruct(int(row)) @ vector)
                 fused[row] = (1 - self.dense_weight) * float(lexical_all[row]) / top + self.dense_weight * cosine
-            scale = max(fused.values(), default=0.0) or 1.0
-            fused = {row: score / scale for row, score in fused.items()}
-            leads = (
-                (openings, OPENING_BONUS),
-                (self._named_kommun_rows(query), KOMMUN_BONUS),
-                (set(self.answers.rows_answering(query).tolist()), ANSWER_BONUS),
-            )
-            for rows, bonus in leads:
-                for row in rows & fused.keys():
-                    fused[row] += bonus
+            fused = self._lead(query, fused, openings)
             ranked = sorted(fused.items(), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
             ranked = sorted((lexical or dense).items(), key=lambda item: -item[1])
@@ -200,10 +190,20 @@ class Searcher:
         masked[allowed] = scores[allowed]
         return masked
 
-    def _named_kommun_rows(self, query: str) -> set[int]:
+    def _lead(self, query: str, fused: dict[int, float], openings: set[int]) -> dict[int, float]:
+        """Fused scores scaled to a top of 1, plus the leads of openings, named kommuner and answer kinds."""
+        rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
+        scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
+        scores /= scores.max(initial=0.0) or 1.0
+        scores += OPENING_BONUS * np.isin(rows, list(openings))
         folded = fold(query)
-        named = [rows for pattern, rows in self.kommuner if pattern.search(folded)]
-        return set(np.concatenate(named).tolist()) if named else set()
+        named = [i for i, pattern in enumerate(self.kommun_patterns) if pattern.search(folded)]
+        if named:
+            scores += KOMMUN_BONUS * np.isin(self.kommun_of_row[rows], named)
+        asked = self.answers.asked(query)
+        if asked:
+            scores += ANSWER_BONUS * self.answers.holds(rows, asked)
+        return dict(zip(rows.tolist(), scores.tolist()))
 
     def _tiers(self, query: str, allowed: np.ndarray | None) -> tuple[dict[int, int], set[int]]:
         """Tier 2 for the chunks of the case or § the query names, 1 for chunks that mention the Dnr

@@ -35,8 +35,9 @@ def kinds() -> AnswerKinds:
         ("Vem justerar protokollet?", []),
     ],
 )
-def test_rows_answering_the_kind_asked_for(kinds, question, rows):
-    assert kinds.rows_answering(question).tolist() == rows
+def test_rows_holding_the_kind_asked_for(kinds, question, rows):
+    holds = kinds.holds(np.arange(len(TEXTS)), kinds.asked(question))
+    assert np.flatnonzero(holds).tolist() == rows
 
 
 def test_round_trip_and_a_missing_file_says_what_to_do(kinds, tmp_path):
