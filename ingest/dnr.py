@@ -3,8 +3,9 @@
 Records write the same case as `Dnr 2023-00497`, `KS-25/00244`, `Diarienr: KS-2023/00651`,
 `DNR: KS-2024/00457-2`, `Dnr 2025–00469` or `KS-2025-0006304` (class code glued on); users type
 `KS 2025/494`, `2023-501` or, after the word Dnr, `Dnr 2023.651`, `dnr 2023:651` and `dnr 2023 651`
-(only after the keyword, since `SFS 2018:218` and amounts like `2023 500` are not cases). Everything is parsed into `Dnr`, whose `key` (year and serial) is what
-ties agenda, memo and protocol together, since one organ writes `KS-2025-00461` and another `2025-00461`.
+(only after the keyword, since `SFS 2018:218` and amounts like `2023 500` are not cases). Everything is
+parsed into `Dnr`, whose `key` (year and serial) is what ties agenda, memo and protocol together, since
+one organ writes `KS-2025-00461` and another `2025-00461`.
 """
 
 from __future__ import annotations
