@@ -1,8 +1,8 @@
 """Dense part of an index version: normalised vectors in FAISS, searched by inner product (= cosine).
 
 Exact search (`IndexFlatIP`) up to `APPROXIMATE_FROM` vectors; above that an HNSW graph, whose recall
-against exact search bench/scale.py measures: at 1,000,000 vectors recall@10 was 0.83 with efSearch 128
-and 0.96 with 512, at under 2 ms, which is small beside the query embedding. A vector's position is its
+against exact search bench/scale.py measures: at 1,000,000 vectors recall@10 was 0.81-0.83 with efSearch
+128 and 0.95-0.97 with 512, at about 2 ms, which is small beside the query embedding. A vector's position is its
 chunk's row in the metadata store, so a filter is a FAISS id selector applied before ranking, not a cut
 after it.
 """
