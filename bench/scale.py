@@ -78,5 +78,6 @@ def _size(vectors: Vectors) -> str:
         vectors.save(Path(folder))
         return f"index {(Path(folder) / FILE).stat().st_size / 2**20:.0f} MiB"
 
+
 if __name__ == "__main__":
     main()

@@ -13,7 +13,7 @@ from tqdm import tqdm
 from protokollsok.indexes.search import Searcher
 
 from . import metrics, report
-from .questions import Question, QuestionSetError, load, normalise, quote_key, relevant, validate
+from .questions import Question, QuestionSetError, load, relevant, validate
 
 CUTOFFS = (1, 3, 5, 10)
 
@@ -114,8 +114,7 @@ def _relevant_in_index(q: Question, searcher: Searcher) -> int:
     count = 0
     for doc in {e.doc for e in q.evidence}:
         for (text,) in searcher.meta.db.execute("SELECT text FROM chunks WHERE doc_id = ?", (doc,)):
-            body = normalise(text)
-            count += any(e.doc == doc and quote_key(e.quote) in body for e in q.evidence)
+            count += any(relevant(e, doc, text) for e in q.evidence)
     return count
 
 
