@@ -311,12 +311,27 @@ def _sections(unit: Unit, text: str, lines: list[_Line]) -> list[Section]:
             # `Allmänna utskottets förslag till kommunstyrelsen` over `Kommunfullmäktiges beslut`.
             sections[i].end = sections[i + 1].end
             del sections[i + 1]
+    sections = [part for section in sections for part in _split_distribution_list(section, text)]
     if len(sections) > 1 and sections[0].name is None and _short(text[sections[0].start : sections[0].end]):
         # A unit's opening lines (§ and Dnr, title; a memo's date and Diarienr) belong with its first
         # section, so that the chunk citing the decision also says which case it decides.
         sections[1].start = sections[0].start
         sections = sections[1:]
     return sections
+
+
+def _split_distribution_list(section: Section, text: str) -> list[Section]:
+    """`Beslutet ska skickas till` heads a list of recipients and the signature; a memo's attachments
+    (the motion, a summary of applications) follow with no heading of their own. They become a `bilaga`
+    section from the first line of prose on, so they are not cited as the distribution list."""
+    if section.name != "skickas till":
+        return [section]
+    for m in re.finditer(r"[^\n]+", text[section.start : section.end]):
+        line = m.group().strip()
+        if m.start() and (len(line.split()) >= 8 or (line.endswith(".") and len(line.split()) >= 4)):
+            cut = section.start + m.start()
+            return [Section(section.name, section.start, cut), Section("bilaga", cut, section.end)]
+    return [section]
 
 
 def _short(text: str, lines: int = 9) -> bool:
