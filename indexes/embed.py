@@ -1,5 +1,8 @@
 """Text → normalised vectors with a sentence-transformers model loaded from a folder, never from a hub.
 
+Queries and documents are encoded with the prompts the folder declares (`config_sentence_transformers.json`):
+multilingual-e5 was trained with `query: ` and `passage: ` in front, MiniLM with none.
+
 Vectors are cached by the hash of the text they encode, per model, in one SQLite file beside the index
 versions, so re-ingesting an unchanged document, or adding one document to a large index, encodes only
 what is new.
@@ -8,6 +11,7 @@ what is new.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 from pathlib import Path
@@ -20,6 +24,10 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        if not logging.getLogger("protokollsok").isEnabledFor(logging.INFO):
+            transformers_logging.disable_progress_bar()
 
         if not (model_dir / "config.json").is_file():
             raise FileNotFoundError(
@@ -28,17 +36,27 @@ class Embedder:
             )
         self.model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
         self.model_path = model_dir
-        self.model_id = _model_id(model_dir)
+        self.query_prompt = self.model.prompts.get("query") or ""
+        self.document_prompt = next((self.model.prompts[n] for n in ("document", "passage", "corpus") if self.model.prompts.get(n)), "")
+        self.model_id = _model_id(model_dir, self.document_prompt, self.query_prompt)
         self.dimension = int(self.model.get_embedding_dimension())
         self.batch_size = batch_size
         self.encoded = 0
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Documents (chunks), with the document prompt."""
+        self.encoded += len(texts)
+        return self._encode(texts, self.document_prompt, progress)
+
+    def encode_query(self, query: str) -> np.ndarray:
+        return self._encode([query], self.query_prompt, False)[0]
+
+    def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        self.encoded += len(texts)
         vectors = self.model.encode(
             texts,
+            prompt=prompt,
             batch_size=self.batch_size,
             normalize_embeddings=True,
             convert_to_numpy=True,
@@ -98,9 +116,11 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _model_id(model_dir: Path) -> str:
-    """Identifies the model by its weights' size and config, so a swapped model never reuses old vectors."""
+def _model_id(model_dir: Path, *prompts: str) -> str:
+    """Identifies the model by its weights' size, config and prompts, so a swapped model or prompt never
+    reuses old vectors."""
     digest = hashlib.sha256((model_dir / "config.json").read_bytes())
+    digest.update("\0".join(prompts).encode())
     for weights in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.bin")):
         digest.update(f"{weights.name}:{weights.stat().st_size}".encode())
     return digest.hexdigest()[:16]

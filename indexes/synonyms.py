@@ -61,13 +61,22 @@ class Synonyms:
     def expand(self, query: str, tokens: list[str]) -> list[str]:
         """Tokens of the members of every group the query matches, less the tokens it already has."""
         have = set(tokens)
-        stems = self.analyzer.stems(query)
         extra: dict[str, None] = {}
-        for group in self.groups:
-            if any(_matches(member, have, stems) for member in group):
-                for member in group:
-                    extra.update(dict.fromkeys(t for t in member.tokens if t not in have))
+        for _, group in self.matches(query, tokens):
+            extra.update(dict.fromkeys(t for t in group if t not in have))
         return list(extra)
+
+    def matches(self, query: str, tokens: list[str]) -> list[tuple[frozenset[str], frozenset[str]]]:
+        """For each group the query matches: the query's tokens that matched it, and all the group's tokens."""
+        have = set(tokens)
+        stems = self.analyzer.stems(query)
+        found = []
+        for group in self.groups:
+            matched = [member for member in group if _matches(member, have, stems)]
+            if matched:
+                typed = frozenset(t for member in matched for t in member.tokens if t in have)
+                found.append((typed, frozenset(t for member in group for t in member.tokens)))
+        return found
 
 
 def _matches(member: _Member, tokens: set[str], stems: tuple[str, ...]) -> bool:

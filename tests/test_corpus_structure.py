@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -371,8 +370,8 @@ def model_tokenizer(model_dir):
 
 
 @pytest.fixture(scope="module")
-def model_window(model_dir) -> int:
-    return int(json.loads((Path(model_dir) / "sentence_bert_config.json").read_text())["max_seq_length"])
+def model_window(embedder) -> int:
+    return int(embedder.model.max_seq_length)
 
 
 @pytest.mark.parametrize("doc_id", ALL)
