@@ -31,12 +31,32 @@ def markdown(summary: dict) -> str:
             for m in modes.values()
         )
         lines.append(f"| {t} | {n} | {cells} |")
-    lines += ["", f"Answers: {summary['answers']}"]
+    lines += [""] + _answer_lines(summary["answers"])
     return "\n".join(lines)
+
+
+def _answer_lines(answers: dict | str) -> list[str]:
+    if isinstance(answers, str):
+        return [f"Answers: {answers}"]
+    a = answers
+    lines = [
+        f"## Answers and abstention ({a['answerable']} answerable, {a['unanswerable']} unanswerable, threshold {a['threshold']})",
+        "",
+        "| answered with correct evidence | unanswerable abstained | false abstention | verbatim | mean words | ask p50 ms | ask p95 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {a['answered_with_evidence']:.3f} | {a['abstained_unanswerable']:.3f} | {a['false_abstention']:.3f} | {a['verbatim']:.3f} "
+        f"| {a['mean_words']:.1f} | {a['latency_p50_ms']:.0f} | {a['latency_p95_ms']:.0f} |",
+        "",
+        "Trade-off (threshold: answered with correct evidence / unanswerable abstained): "
+        + ", ".join(f"{p['threshold']:.2f}: {p['answered_with_evidence']:.2f} / {p['abstained_unanswerable']:.2f}" for p in a["curve"]),
+    ]
+    return lines
 
 
 def html(summary: dict, records: list[dict]) -> str:
     plots = [_recall_curves(summary), _type_bars(summary)]
+    if isinstance(summary["answers"], dict):
+        plots.append(_tradeoff(summary["answers"]))
     failures = [r for r in records if r["mode"] == next(iter(summary["modes"])) and not r["recall@10"]]
     rows = "".join(
         f"<tr><td>{escape.escape(r['id'])}</td><td>{escape.escape(r['type'])}</td><td>{escape.escape(r['question'])}</td></tr>"
@@ -113,6 +133,22 @@ def _type_bars(summary: dict) -> tuple[str, str]:
     ax.legend()
     fig.tight_layout()
     return "Recall@5 per question type", _png(fig)
+
+
+def _tradeoff(answers: dict) -> tuple[str, str]:
+    import matplotlib.pyplot as plt
+
+    curve = answers["curve"]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot([p["abstained_unanswerable"] for p in curve], [p["answered_with_evidence"] for p in curve], marker="o")
+    for p in curve[::4]:
+        ax.annotate(f"{p['threshold']:.2f}", (p["abstained_unanswerable"], p["answered_with_evidence"]), fontsize=8)
+    ax.set_xlabel("obesvarbara frågor där systemet avstår")
+    ax.set_ylabel("besvarbara frågor besvarade med rätt källa")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    return "Avvägning mellan att svara och att avstå, per tröskel", _png(fig)
 
 
 def _png(fig) -> str:

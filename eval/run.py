@@ -18,9 +18,11 @@ from .questions import Question, QuestionSetError, load, relevant, validate
 CUTOFFS = (1, 3, 5, 10)
 
 
-def run(args, settings, searcher: Searcher) -> int:
+def run(args, settings, searcher: Searcher, evidence=None) -> int:
     try:
-        questions = load(args.questions)
+        questions = [q for path in args.questions for q in load(path)]
+        if len({q.id for q in questions}) < len(questions):
+            raise QuestionSetError("the question files share question ids; give each question set its own ids")
         documents = {doc_id: searcher.meta.document(doc_id).text for doc_id in searcher.meta.document_ids()}
         validate(questions, documents)
     except QuestionSetError as error:
@@ -28,10 +30,18 @@ def run(args, settings, searcher: Searcher) -> int:
         return 2
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     results = evaluate(questions, searcher, modes, args.k)
-    summary = summarise(results, modes, searcher, args.questions, settings)
+    summary = summarise(results, modes, searcher, " + ".join(str(p) for p in args.questions), settings)
+    answer_records: list[dict] = []
+    if evidence is not None:
+        from .answers import evaluate_answers, summarise_answers
+
+        answer_records = evaluate_answers(questions, searcher, evidence)
+        summary["answers"] = summarise_answers(answer_records)
     folder = args.report or Path("var/eval")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(json.dumps({"summary": summary, "questions": results}, ensure_ascii=False, indent=1))
+    (folder / "report.json").write_text(
+        json.dumps({"summary": summary, "questions": results, "answers": answer_records}, ensure_ascii=False, indent=1)
+    )
     markdown = report.markdown(summary)
     (folder / "report.md").write_text(markdown)
     (folder / "report.html").write_text(report.html(summary, results))
@@ -76,7 +86,7 @@ def evaluate(questions: list[Question], searcher: Searcher, modes: list[str], k:
     return records
 
 
-def summarise(records: list[dict], modes: list[str], searcher: Searcher, questions_path: Path, settings) -> dict:
+def summarise(records: list[dict], modes: list[str], searcher: Searcher, questions_path: str, settings) -> dict:
     figures = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
     by_mode: dict[str, dict] = {}
     for mode in modes:
@@ -97,7 +107,7 @@ def summarise(records: list[dict], modes: list[str], searcher: Searcher, questio
             "recall_curve": [_mean(float(r["first_relevant"] is not None and r["first_relevant"] <= k) for r in rows) for k in range(1, 11)],
         }
     return {
-        "question_set": str(questions_path),
+        "question_set": questions_path,
         "index_version": searcher.version.name,
         "model": searcher.version.manifest.get("model_path"),
         "fusion": settings.fusion,
@@ -105,7 +115,7 @@ def summarise(records: list[dict], modes: list[str], searcher: Searcher, questio
         "synonyms": str(searcher.synonyms.path) if searcher.synonyms else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "modes": by_mode,
-        "answers": "not measured: `protokollsok ask` does not exist yet",
+        "answers": "not measured: run with --ask",
     }
 
 

@@ -53,6 +53,33 @@ class Filters:
     def empty(self) -> bool:
         return not any(vars(self).values())
 
+    @classmethod
+    def from_dict(cls, data: object) -> "Filters":
+        """Filters from JSON (a query line, an API body), each value checked: errors name the field."""
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise ValueError("'filters' must be an object such as {\"kommun\": \"Kalix\"}")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"unknown filter(s) {', '.join(unknown)}; the filters are {', '.join(names)}")
+        for name, value in data.items():
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"filter '{name}' must be a string, not {type(value).__name__}")
+            if name in ("date_from", "date_to") and value:
+                parse_date(value, name)
+        return cls(**{k: v or None for k, v in data.items()})
+
+
+def parse_date(value: str, name: str) -> str:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError as error:
+        raise ValueError(f"{name}: '{value}' is not a date; write YYYY-MM-DD") from error
+
 
 class Metadata:
     def __init__(self, db: sqlite3.Connection):
@@ -133,6 +160,15 @@ class Metadata:
         names = [d[0] for d in cursor.description]
         by_row = {r[0]: dict(zip(names, r)) for r in cursor.fetchall()}
         return [by_row[int(r)] for r in rows]
+
+    def unit_chunks(self, doc_id: str, unit: int) -> list[dict]:
+        """Every chunk of one unit (§, memo, heading), in order."""
+        cursor = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? AND unit = ? ORDER BY row", (doc_id, unit))
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, r)) for r in cursor.fetchall()]
+
+    def kommuner(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT kommun FROM chunks WHERE kommun != '' ORDER BY kommun")]
 
     def filter_rows(self, filters: Filters) -> np.ndarray | None:
         """Row ids that pass every filter; None when there is no filter at all."""

@@ -39,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, run, help: str, index: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help, description=help)
-        sub.set_defaults(run=run)
+        sub.set_defaults(run=run, command=name)
         if index:
             sub.add_argument("--index", help="index folder (PROTOKOLLSOK_INDEX, default var/index of the checkout)")
         sub.add_argument(
@@ -66,20 +66,30 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--json", action="store_true")
     sub.add_argument("--max-mb", type=float)
 
+    def questions(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("query", nargs="?", metavar="QUESTION")
+        sub.add_argument("--kommun", help="only records of this kommun")
+        sub.add_argument("--organ", help="only records of this organ, e.g. Kommunstyrelsen")
+        sub.add_argument("--doc-type", help="protokoll, kallelse, tjansteskrivelse or verksamhetsberattelse")
+        sub.add_argument("--from", dest="date_from", type=_date, help="records dated on or after YYYY-MM-DD")
+        sub.add_argument("--to", dest="date_to", type=_date, help="records dated on or before YYYY-MM-DD")
+        sub.add_argument("--dnr", help="only this case, in any spelling (KS-2024/00457, 2024-457)")
+        sub.add_argument("--paragraf", help="only this §, e.g. '§ 228'")
+        sub.add_argument("--queries", type=Path, help="JSON lines of {question, filters}, or plain lines: one result each")
+        sub.add_argument("--synonyms", help=SYNONYMS_HELP)
+        sub.add_argument("--json", action="store_true", help="one JSON object per question")
+
     sub = command("search", _search, "Search the index.")
-    sub.add_argument("query", nargs="?")
+    questions(sub)
     sub.add_argument("--k", type=int, default=10)
-    sub.add_argument("--kommun")
-    sub.add_argument("--organ")
-    sub.add_argument("--doc-type")
-    sub.add_argument("--from", dest="date_from", type=_date)
-    sub.add_argument("--to", dest="date_to", type=_date)
-    sub.add_argument("--dnr")
-    sub.add_argument("--paragraf")
     sub.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "dense"])
-    sub.add_argument("--queries", type=Path, help="JSON lines of {question, filters}, or plain lines: one result each")
-    sub.add_argument("--synonyms", help=SYNONYMS_HELP)
-    sub.add_argument("--json", action="store_true")
+
+    sub = command("ask", _ask, "Answer a question with verbatim, cited extracts, or say that the records hold no answer.")
+    questions(sub)
+
+    sub = command("log", _log, "Show the query-log row of a trace id (what was asked, which sources were shown).")
+    sub.add_argument("trace_id")
+    command("purge-log", _purge_log, "Delete query-log rows older than PROTOKOLLSOK_LOG_DAYS now (also done at start and daily).")
 
     command("versions", _versions, "List index versions.")
     sub = command("rollback", _rollback, "Make an earlier index version current.")
@@ -88,22 +98,23 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("doc_ids", nargs="+")
 
     sub = command("eval", _eval, "Measure retrieval on a question set (JSON lines like eval/dev.jsonl).")
-    sub.add_argument("questions", type=Path)
+    sub.add_argument("questions", type=Path, nargs="+", help="one or more question files, e.g. eval/dev.jsonl eval/unanswerable.jsonl")
     sub.add_argument("--modes", default="hybrid,lexical,dense")
     sub.add_argument("--k", type=int, default=10)
     sub.add_argument("--report", type=Path, help="folder for report.json, report.md and report.html")
+    sub.add_argument("--ask", action="store_true", help="also measure answers and abstention (all questions, unanswerable too)")
     sub.add_argument("--baseline", type=Path, help="an earlier report.json to compare with, question by question")
     sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     return parser
 
 
 def _date(value: str) -> str:
-    from datetime import date
+    from .indexes.metadata import parse_date
 
     try:
-        return date.fromisoformat(value).isoformat()
+        return parse_date(value, "date")
     except ValueError as error:
-        raise argparse.ArgumentTypeError(f"'{value}' is not a date; write YYYY-MM-DD") from error
+        raise argparse.ArgumentTypeError(str(error)) from error
 
 
 def _build_model(args) -> int:
@@ -235,23 +246,71 @@ def _inspect(args, settings: Settings) -> int:
 
 
 def _search(args, settings: Settings) -> int:
+    from .service import personnummer
+    from .service.querylog import QueryLog, default_path
+
+    requests = _requests(args)
+    searcher, evidence = _searcher(settings), None
+    log = QueryLog.open(default_path(settings.index), settings.log_days)
+    try:
+        for query, filters in requests:
+            result = searcher.search(query, args.k, filters, args.mode)
+            evidence = evidence or _evidence(searcher)
+            asked = evidence.read(query)
+            likely = [evidence.support(asked, h.chunk).likely for h in result.hits]
+            trace = log.record("search", query, _filter_dict(filters), [h.chunk["chunk_id"] for h in result.hits], result.version, None)
+            out = result.to_json()
+            out["query"] = personnummer.mask(out["query"])
+            out["trace_id"] = trace
+            for hit, flag in zip(out["hits"], likely):
+                hit["text"] = personnummer.mask(hit["text"])
+                hit["likely_relevant"] = flag
+            if args.json:
+                print(json.dumps(out, ensure_ascii=False))
+            else:
+                _print_result(out)
+    finally:
+        log.close()
+    return 0
+
+
+def _ask(args, settings: Settings) -> int:
+    from .service.answers import Answerer
+    from .service.querylog import QueryLog, default_path
+
+    requests = _requests(args)
+    searcher = _searcher(settings)
+    answerer = Answerer(searcher, _evidence(searcher))
+    log = QueryLog.open(default_path(settings.index), settings.log_days)
+    try:
+        for question, filters in requests:
+            answer = answerer.ask(question, filters)
+            answer.trace_id = log.record(
+                "ask", question, _filter_dict(filters), [s.chunk_id for s in answer.sources], answer.index_version, answer.answered
+            )
+            if args.json:
+                print(json.dumps(answer.to_json(), ensure_ascii=False))
+            else:
+                _print_answer(answer)
+    finally:
+        log.close()
+    return 0
+
+
+def _requests(args) -> list:
+    """(question, Filters) pairs from the command line or a --queries file, every line checked before any runs."""
     from .indexes.metadata import Filters
 
-    searcher = _searcher(settings)
     if args.queries:
-        lines = [line for line in args.queries.read_text(encoding="utf-8").splitlines() if line.strip()]
-        requests = [_query_line(line, args.queries, n) for n, line in enumerate(lines, 1)]
-    elif args.query:
-        requests = [(args.query, Filters(args.kommun, args.organ, args.doc_type, args.date_from, args.date_to, args.dnr, args.paragraf))]
-    else:
-        raise ValueError("search: give a QUERY, or --queries FILE")
-    for query, filters in requests:
-        result = searcher.search(query, args.k, filters, args.mode)
-        if args.json:
-            print(json.dumps(result.to_json(), ensure_ascii=False))
-        else:
-            _print_result(result)
-    return 0
+        try:
+            lines = args.queries.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"{args.queries}: cannot be read as UTF-8 text ({error})") from error
+        return [_query_line(line, args.queries, n) for n, line in enumerate(lines, 1) if line.strip()]
+    if not args.query or not args.query.strip():
+        raise ValueError(f"{args.command}: give a QUESTION, or --queries FILE")
+    filters = Filters(args.kommun, args.organ, args.doc_type, args.date_from, args.date_to, args.dnr, args.paragraf)
+    return [(args.query.strip(), filters)]
 
 
 def _query_line(line: str, path: Path, number: int):
@@ -261,31 +320,94 @@ def _query_line(line: str, path: Path, number: int):
         return line.strip(), Filters()
     try:
         data = json.loads(line)
-        query = data["question"]
-        filters = data.get("filters") or {}
-        unknown = set(filters) - {"kommun", "organ", "doc_type", "date_from", "date_to", "dnr", "paragraf"}
+        if not isinstance(data, dict):
+            raise ValueError("the line is JSON but not an object")
+        question = data.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError("'question' must be a non-empty string")
+        unknown = sorted(set(data) - {"question", "filters", "id"})
         if unknown:
-            raise ValueError(f"unknown filter(s) {', '.join(sorted(unknown))}")
-        return query, Filters(**filters)
-    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
-        raise ValueError(f"{path}:{number}: not a query line ({error}); write {{\"question\": ..., \"filters\": {{...}}}} or plain text") from error
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+        return question.strip(), Filters.from_dict(data.get("filters"))
+    except (json.JSONDecodeError, ValueError) as error:
+        raise ValueError(
+            f"{path}:{number}: {error}; write {{\"question\": \"...\", \"filters\": {{\"kommun\": \"...\"}}}} or plain text"
+        ) from error
 
 
-def _print_result(result) -> None:
-    print(f"{result.query}  [index {result.version}, {len(result.hits)} träffar]")
-    for hit in result.hits:
-        c = hit.to_json()
-        cite = " · ".join(
-            str(x)
-            for x in (
-                f"{c['kommun']} kommun", c["organ"], c["doc_type"], c["date"], c["paragraf"],
-                f"Dnr {c['dnr']}" if c["dnr"] else None, f"s. {c['page']}" if c["page"] else None,
-            )
-            if x
-        )
-        print(f"\n{hit.rank:>2}. {c['title']}  ({hit.score:.3f})\n    {cite}\n    {c['doc_id']} [{c['span'][0]}:{c['span'][1]}]")
+def _filter_dict(filters) -> dict:
+    from dataclasses import asdict
+
+    return {k: v for k, v in asdict(filters).items() if v}
+
+
+def _print_result(out: dict) -> None:
+    hits = out["hits"]
+    print(f"{out['query']}  [index {out['index_version']}, {len(hits)} {'träff' if len(hits) == 1 else 'träffar'}]")
+    if hits and not any(h["likely_relevant"] for h in hits):
+        print("Ingen träff verkar svara på frågan; träffarna nedan är de närmaste.")
+    for c in hits:
+        mark = "" if c["likely_relevant"] else "  (troligen inte relevant)"
+        print(f"\n{c['rank']:>2}. {c['title']}  ({c['score']:.3f}){mark}\n    {_citation(c)}\n    {c['doc_id']} [{c['span'][0]}:{c['span'][1]}]")
         for line in c["text"].splitlines()[:8]:
             print(f"    | {line}")
+
+
+def _print_answer(answer) -> None:
+    print(answer.question)
+    print()
+    if answer.answered:
+        for statement in answer.answer:
+            print(f"  {statement.text} {''.join(f'[{n}]' for n in statement.citations)}")
+        print("\nKällor:")
+    else:
+        print(f"  {answer.answer[0].text}")
+        print("\nKanske relevant:")
+    for source in answer.sources:
+        print(f"  [{source.n}] {source.title}\n      {_citation(vars(source))}")
+    print(f"\n{answer.disclaimer}\n(index {answer.index_version}, spårnummer {answer.trace_id})")
+
+
+def _citation(c: dict) -> str:
+    return " · ".join(
+        str(x)
+        for x in (
+            f"{c['kommun']} kommun", c["organ"], c["doc_type"], c["date"], c["paragraf"],
+            f"Dnr {c['dnr']}" if c["dnr"] else None, f"s. {c['page']}" if c["page"] else "sida saknas i källan",
+        )
+        if x
+    )
+
+
+def _evidence(searcher):
+    from .service.evidence import Evidence
+
+    return Evidence(searcher.analyzer, searcher.lexical, searcher.meta.kommuner(), searcher.synonyms)
+
+
+def _log(args, settings: Settings) -> int:
+    from .service.querylog import QueryLog, default_path
+
+    log = QueryLog.open(default_path(settings.index), settings.log_days)
+    try:
+        entry = log.get(args.trace_id)
+    finally:
+        log.close()
+    if entry is None:
+        print(f"protokollsok log: no query with trace id {args.trace_id} (older than {settings.log_days} days are purged)", file=sys.stderr)
+        return 1
+    print(json.dumps({**vars(entry), "time": entry.time.isoformat()}, ensure_ascii=False, indent=1))
+    return 0
+
+
+def _purge_log(args, settings: Settings) -> int:
+    from .service.querylog import QueryLog, default_path
+
+    log = QueryLog.open(default_path(settings.index), settings.log_days)
+    removed = log.purge()
+    log.close()
+    print(f"query log: {removed} row(s) older than {settings.log_days} days removed")
+    return 0
 
 
 def _searcher(settings: Settings):
@@ -347,4 +469,5 @@ def _remove(args, settings: Settings) -> int:
 def _eval(args, settings: Settings) -> int:
     from .eval.run import run
 
-    return run(args, settings, _searcher(settings))
+    searcher = _searcher(settings)
+    return run(args, settings, searcher, _evidence(searcher) if args.ask else None)

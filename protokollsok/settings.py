@@ -51,6 +51,7 @@ class Settings:
     fusion: str = "convex"
     dense_weight: float = 0.5
     synonyms: Path | None = None
+    log_days: int = 30
 
     @classmethod
     def load(cls, **flags) -> "Settings":
@@ -61,7 +62,7 @@ class Settings:
             raw = flag if flag is not None else env
             if raw is None:
                 continue
-            kind = {"index": Path, "model": str, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float}.get(f.name, str)
+            kind = {"index": Path, "model": str, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float, "log_days": int}.get(f.name, str)
             try:
                 values[f.name] = kind(raw)
             except ValueError as error:

@@ -420,3 +420,29 @@ def test_normalise_is_what_relevance_compares():
     assert normalise("  A\tb\n\nC  ") == "a b c"
     assert quote_key("Ett ord-") == "ett ord"
     assert quote_key("Ett ord -") == "ett ord -"
+
+
+# --- the answer half: eval --ask -------------------------------------------------------------------------
+
+
+def test_eval_ask_measures_answers_abstention_and_draws_the_tradeoff(eval_run, corpus_index, tmp_path):
+    out = tmp_path / "ask-report"
+    code, stdout, stderr = _cli(
+        ["eval", str(eval_run["questions"]), "--index", str(corpus_index), "--report", str(out), "--modes", "hybrid", "--ask"]
+    )
+    assert code == 0, stderr
+    data = json.loads((out / "report.json").read_text())
+    answers = data["summary"]["answers"]
+    assert (answers["answerable"], answers["unanswerable"]) == (len(ANSWERABLE), len(QUESTIONS) - len(ANSWERABLE))
+    records = {r["id"]: r for r in data["answers"]}
+    assert set(records) == {q["id"] for q in QUESTIONS}
+    assert answers["verbatim"] == 1.0
+    answerable = [records[i] for i in ANSWERABLE]
+    assert answers["answered_with_evidence"] == sum(r["correct_evidence"] for r in answerable) / len(answerable)
+    assert answers["false_abstention"] == sum(not r["answered"] for r in answerable) / len(answerable)
+    assert answers["abstained_unanswerable"] == float(not records["q-none"]["answered"])
+    curve = answers["curve"]
+    assert curve[0]["threshold"] == 0.0 and curve[-1]["threshold"] == 1.0
+    assert all(a["abstained_unanswerable"] <= b["abstained_unanswerable"] for a, b in zip(curve, curve[1:]))
+    assert "Answers and abstention" in stdout
+    assert "Avvägning mellan att svara och att avstå" in (out / "report.html").read_text()

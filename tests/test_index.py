@@ -243,12 +243,13 @@ def test_search_json_prints_one_object_with_the_contract_fields(corpus_index, in
     lines = [line for line in out.splitlines() if line.strip()]
     assert len(lines) == 1
     data = json.loads(lines[0])
-    assert set(data) == {"query", "index_version", "hits"}
+    assert set(data) == {"query", "index_version", "hits", "trace_id"}
     assert data["query"] == "KS 2023/651"
     assert data["index_version"] == Store(corpus_index).current().name
     assert len(data["hits"]) == 3
     for rank, hit in enumerate(data["hits"], 1):
-        assert set(hit) == CONTRACT_FIELDS
+        assert set(hit) == CONTRACT_FIELDS | {"likely_relevant"}
+        assert isinstance(hit["likely_relevant"], bool)
         assert hit["rank"] == rank
         assert isinstance(hit["score"], float)
         start, end = hit["span"]
@@ -285,7 +286,7 @@ def test_search_queries_file_prints_one_object_per_line_in_order(corpus_index, t
     assert results[3]["hits"][0]["paragraf"] == "§ 27" and results[3]["hits"][0]["doc_id"] == NORSJO
     for r in results:
         for hit in r["hits"]:
-            assert set(hit) == CONTRACT_FIELDS
+            assert set(hit) == CONTRACT_FIELDS | {"likely_relevant"}
 
 
 def test_queries_file_with_unknown_filter_is_an_error(corpus_index, tmp_path, capsys):
