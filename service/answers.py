@@ -17,12 +17,16 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.search import Searcher
 
 from . import personnummer
 from .evidence import Asked, Evidence
+
+if TYPE_CHECKING:
+    from .generator import Generator
 
 MAX_SOURCES = 3
 CANDIDATES = 10
@@ -75,6 +79,7 @@ class Answer:
     strength: float
     disclaimer: str = DISCLAIMER
     trace_id: str = ""
+    summary: list[Statement] = field(default_factory=list)
     seconds: float = 0.0
     candidates: list[tuple[float, dict]] = field(default_factory=list)
 
@@ -89,13 +94,15 @@ class Answer:
             "index_version": self.index_version,
             "trace_id": self.trace_id,
             "evidence_strength": round(self.strength, 4),
+            "summary": [asdict(s) for s in self.summary],
         }
 
 
 class Answerer:
-    def __init__(self, searcher: Searcher, evidence: Evidence):
+    def __init__(self, searcher: Searcher, evidence: Evidence, generator: Generator | None = None):
         self.searcher = searcher
         self.evidence = evidence
+        self.generator = generator
 
     def ask(self, question: str, filters: Filters = Filters()) -> Answer:
         started = time.perf_counter()
@@ -111,6 +118,8 @@ class Answerer:
             answer = Answer(question, True, [], [], result.version, strength)
             for chunk in strong:
                 _cite(answer, chunk, self._extract(asked, chunk))
+            if self.generator:
+                answer.summary = self.generator.summary(answer, self.searcher.analyzer)
         else:
             nearest = [h.chunk for h in result.hits[:MAX_SOURCES]]
             answer = Answer(question, False, [Statement(NO_ANSWER, [])], [_source(i + 1, c) for i, c in enumerate(nearest)], result.version, strength)

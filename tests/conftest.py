@@ -66,3 +66,43 @@ def index_copy(corpus_index, tmp_path) -> Path:
     target = tmp_path / "index"
     shutil.copytree(corpus_index, target, symlinks=True)
     return target
+
+
+def start_server(app) -> tuple[str, object]:
+    """Runs a Litestar app with uvicorn on a free loopback port in a thread; returns its URL and the server."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    threading.Thread(target=server.run, daemon=True).start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    return f"http://127.0.0.1:{port}", server
+
+
+def live_index(root: Path, embedder, analyzer):
+    from protokollsok.indexes.synonyms import DEFAULT, Synonyms
+    from protokollsok.service.live import LiveIndex
+
+    return LiveIndex(root, embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
+
+
+@pytest.fixture(scope="session")
+def live_server(corpus_index, embedder, analyzer):
+    """The real service on a loopback port, serving the sample corpus index (no API keys)."""
+    from protokollsok.service.access import Access
+    from protokollsok.service.app import create_app
+
+    settings = Settings.load(index=str(corpus_index))
+    url, server = start_server(create_app(settings, live_index(corpus_index, embedder, analyzer), Access([])))
+    yield url
+    server.should_exit = True

@@ -1,0 +1,106 @@
+"""The Litestar application: the API under /api, the widget page at /, the document view, static files.
+
+`create_app` wires what the handlers need through dependency injection (the live index, the query log, the
+settings) and what every response needs through middleware (security headers, rate limit) and exception
+handlers (bilingual JSON errors, never a stack trace). `serve` loads the model and index once and runs it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from litestar import Litestar, MediaType, Response, Router, get
+from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.params import FromPath, FromQuery
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from protokollsok.settings import Settings
+
+from . import documents
+from .access import Access, http_error, internal_error, security_headers
+from .answers import DISCLAIMER
+from .api import RecordsController, SearchController, StatusController
+from .live import LiveIndex, Loaded
+from .querylog import QueryLog, default_path
+
+STATIC = Path(__file__).parent / "static"
+MAX_BODY_BYTES = 16 * 1024
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
+    querylog = QueryLog.open(default_path(settings.index), settings.log_days)
+
+    @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
+    def page() -> str:
+        """The widget page; its token lets the widget call the API without ever holding a key."""
+        return (STATIC / "index.html").read_text(encoding="utf-8").replace("__WIDGET_TOKEN__", access.token())
+
+    @get("/documents/{doc_id:str}", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=True)
+    def document_view(doc_id: FromPath[str], highlight: FromQuery[str | None] = None) -> Response[str]:
+        document = live.current().searcher.meta.document(doc_id)
+        if document is None:
+            return Response(documents.not_found(doc_id), status_code=404, media_type=MediaType.HTML)
+        try:
+            span = documents.parse_highlight(highlight, len(document.text))
+        except ValueError:
+            span = None
+        return Response(documents.render(document, span, DISCLAIMER), media_type=MediaType.HTML)
+
+    def current_index() -> Loaded:
+        return live.current()
+
+    def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+        access.guard(connection, handler)
+
+    # Routers are deep-copied when registered: handlers, guards and dependencies are plain functions (copied
+    # as themselves), so the one loaded index and the one access policy are what every request sees.
+    api = Router(
+        path="/api",
+        route_handlers=[SearchController, RecordsController, StatusController],
+        guards=[guard],
+        dependencies={
+            "index": Provide(current_index, sync_to_thread=True),
+            "querylog": Provide(lambda: querylog, sync_to_thread=False),
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+        },
+    )
+    rate_limit = RateLimitConfig(
+        rate_limit=("minute", settings.rate_per_minute), identifier_for_request=access.client, exclude=["^/static", "^/$", "^/documents"]
+    )
+    origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
+    return Litestar(
+        route_handlers=[page, document_view, api, create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)],
+        middleware=[rate_limit.middleware],
+        before_send=[security_headers],
+        exception_handlers={HTTPException: http_error, Exception: internal_error},
+        cors_config=CORSConfig(
+            allow_origins=origins, allow_headers=["X-API-Key", "X-Widget-Token", "Content-Type"], expose_headers=["Retry-After", "X-Trace-Id"]
+        ) if origins else None,
+        openapi_config=OpenAPIConfig(
+            title="Protokollsök", version="1", path="/schema", render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])]
+        ),
+        request_max_body_size=MAX_BODY_BYTES,
+        on_shutdown=[querylog.close],
+        debug=False,
+    )
+
+
+def serve(settings: Settings, live: LiveIndex, host: str, port: int) -> None:
+    import uvicorn
+
+    access = Access(settings.api_keys.split(","), settings.token_secret or None)
+    app = create_app(settings, live, access)
+    if not access.required:
+        where = "loopback only" if host in ("127.0.0.1", "localhost", "::1") else f"{host}, OPEN TO ANYONE WHO CAN REACH IT"
+        print(f"protokollsok serve: no API keys set (PROTOKOLLSOK_API_KEYS): the API needs no key; listening on {where}")
+    print(f"Protokollsök: http://{'localhost' if host == '127.0.0.1' else host}:{port}/  (index {live.current().version})", flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")

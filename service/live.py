@@ -1,0 +1,88 @@
+"""The index the service answers from: loaded once, switched to a newly published version without a restart.
+
+`ingest`, `remove` and `rollback` publish by replacing the `current` link (indexes/store.py). Each request
+asks `LiveIndex.current()`, which looks at the link at most every CHECK_EVERY seconds and, when it points
+elsewhere, loads the new version beside the old one and swaps the reference. A request in flight keeps the
+bundle it started with (its files stay open even if the version folder is pruned), so none is dropped.
+The embedding model is loaded once and shared by every version built with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from protokollsok.indexes.analyzer import Analyzer
+from protokollsok.indexes.embed import Embedder
+from protokollsok.indexes.search import Searcher
+from protokollsok.indexes.store import Store
+from protokollsok.indexes.synonyms import Synonyms
+
+from .answers import Answerer
+from .evidence import Evidence
+from .generator import Generator
+
+CHECK_EVERY = 1.0
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """Everything one index version answers with."""
+
+    version: str
+    manifest: dict
+    searcher: Searcher
+    evidence: Evidence
+    answerer: Answerer
+
+
+class LiveIndex:
+    def __init__(
+        self, root: Path, embedder: Embedder, analyzer: Analyzer, synonyms: Synonyms | None, generator: Generator | None = None,
+        **search_options,
+    ):
+        self.store = Store(root)
+        self.generator = generator
+        self.embedder = embedder
+        self.analyzer = analyzer
+        self.synonyms = synonyms
+        self.search_options = search_options
+        self._lock = threading.Lock()
+        self._loaded: Loaded | None = None
+        self._target: str | None = None
+        self._checked = 0.0
+        self.current()
+
+    def current(self) -> Loaded:
+        now = time.monotonic()
+        if self._loaded is None or now - self._checked >= CHECK_EVERY:
+            self._refresh(now)
+        if self._loaded is None:
+            raise FileNotFoundError(f"{self.store.root}: no index has been published; run `protokollsok ingest PATH` first")
+        return self._loaded
+
+    def _refresh(self, now: float) -> None:
+        with self._lock:
+            if self._loaded is not None and now - self._checked < CHECK_EVERY:
+                return
+            self._checked = now
+            target = os.readlink(self.store.current_link) if self.store.current_link.is_symlink() else None
+            if target == self._target or target is None:
+                return
+            version = self.store.current()
+            try:
+                searcher = Searcher(version, self.embedder, self.analyzer, self.synonyms, **self.search_options)
+            except (ValueError, FileNotFoundError) as error:
+                log.error("index version not switched version=%s error=%s", version.name if version else None, error)
+                if self._loaded is None:
+                    raise
+                return
+            evidence = Evidence(self.analyzer, searcher.lexical, searcher.meta.kommuner(), self.synonyms)
+            self._loaded = Loaded(version.name, version.manifest, searcher, evidence, Answerer(searcher, evidence, self.generator))
+            self._target = target
+            log.info("serving index version=%s chunks=%s", version.name, version.manifest.get("chunks"))
