@@ -168,7 +168,16 @@ class Metadata:
         return [dict(zip(names, r)) for r in cursor.fetchall()]
 
     def kommuner(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT kommun FROM chunks WHERE kommun != '' ORDER BY kommun")]
+        return self.facets()["kommuner"]
+
+    def facets(self) -> dict:
+        """The values the filters can take in this version: kommuner, organ, document types, date range."""
+
+        def distinct(column: str) -> list[str]:
+            return [r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM chunks WHERE {column} != '' ORDER BY {column}")]
+
+        low, high = self.db.execute("SELECT MIN(date), MAX(date) FROM chunks").fetchone()
+        return {"kommuner": distinct("kommun"), "organ": distinct("organ"), "doc_types": distinct("doc_type"), "date_from": low, "date_to": high}
 
     def filter_rows(self, filters: Filters) -> np.ndarray | None:
         """Row ids that pass every filter; None when there is no filter at all."""

@@ -121,6 +121,7 @@ class Searcher:
         self.version = version
         self.meta = Metadata.load(version.path)
         names, self.kommun_of_row = self.meta.kommun_per_row()
+        self.text_hash_of_row = [h for (h,) in self.meta.db.execute("SELECT text_hash FROM chunks ORDER BY row")]
         self.kommun_patterns = [re.compile(rf"\b{re.escape(name)}s?\b") for name in names]
         self.vectors = Vectors.load(version.path)
         self.lexical = Lexical.load(version.path)
@@ -168,12 +169,26 @@ class Searcher:
             ranked = sorted(zip(rows.tolist(), fused.tolist()), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
             ranked = sorted((lexical or dense).items(), key=lambda item: -item[1])
-        ranked = ranked[:k]
+        ranked = self._distinct(ranked, k)
         timings.fusion = time.perf_counter() - started
 
         chunks = self.meta.chunks([row for row, _ in ranked])
         hits = [Hit(i + 1, float(score), row, chunk) for i, ((row, score), chunk) in enumerate(zip(ranked, chunks))]
         return Result(query, self.version.name, hits, timings)
+
+    def _distinct(self, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+        """The top k, never two chunks whose indexed text (heading and text) is the same: a record indexed
+        twice under two names, or a chunk repeated within one, is shown once."""
+        hashes = self.text_hash_of_row
+        seen: set[str] = set()
+        out = []
+        for row, score in ranked:
+            if hashes[row] not in seen:
+                seen.add(hashes[row])
+                out.append((row, score))
+                if len(out) == k:
+                    break
+        return out
 
     def _lexical_scores(self, query: str, allowed: np.ndarray | None) -> np.ndarray:
         tokens = self.analyzer.tokens(query, typed=True)

@@ -106,7 +106,11 @@ def _html(path: Path) -> list[Page]:
 
 
 def _text(path: Path) -> list[Page]:
-    return [Page(None, decode(path.read_bytes(), path).replace("\r\n", "\n").replace("\r", "\n"))]
+    """A text export is one page unless it keeps the PDF's page breaks as form feeds (pdftotext does)."""
+    text = decode(path.read_bytes(), path).replace("\r\n", "\n").replace("\r", "\n")
+    if "\f" not in text.rstrip("\f"):
+        return [Page(None, text.replace("\f", ""))]
+    return [Page(number, page) for number, page in enumerate(text.rstrip("\f").split("\f"), 1)]
 
 
 def _elements_to_pages(elements) -> list[Page]:

@@ -31,7 +31,7 @@ def ingest_file(path: Path, model_dir: Path, max_bytes: int, limits: Limits = Li
     seconds["partition"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    cleaned = clean(pages, has_pages=FORMATS[path.suffix.lower()] in ("pdf", "docx"))
+    cleaned = clean(pages, has_pages=any(page.number is not None for page in pages))
     units = structure.units(cleaned)
     raw = "\n".join(page.text for page in pages)
     info = structure.describe(path.stem, raw, units)
@@ -55,12 +55,15 @@ def ingest_file(path: Path, model_dir: Path, max_bytes: int, limits: Limits = Li
     return Ingested(document, chunks, seconds)
 
 
-def find_files(paths: list[Path]) -> list[Path]:
-    """Files named, and the supported files inside folders named, in a stable order."""
+def find_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Files named, and the supported files inside folders named, in a stable order; and the files inside
+    those folders that are not records this can read (named to the user, never skipped silently)."""
     found: list[Path] = []
+    unsupported: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FORMATS))
+            for p in sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")):
+                (found if p.suffix.lower() in FORMATS else unsupported).append(p)
         else:
             found.append(path)
-    return found
+    return found, unsupported

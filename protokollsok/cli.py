@@ -9,6 +9,7 @@ import logging
 import sys
 from pathlib import Path
 
+from .ingest.structure import fold
 from .settings import Settings
 
 log = logging.getLogger("protokollsok")
@@ -19,9 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     level = logging.INFO if args.verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s %(message)s")
-    for handler in logging.getLogger().handlers:
-        handler.setLevel(level)  # libraries that set their own loggers to DEBUG (bm25s) stay quiet too
+    handler = logging.StreamHandler()
+    handler.setLevel(level)  # on the handler too: libraries that set their own loggers to DEBUG (bm25s) stay quiet
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
     try:
         if args.run is _build_model:
             return _build_model(args)
@@ -84,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = command("search", _search, "Search the index.")
     questions(sub)
-    sub.add_argument("--k", type=int, default=10)
+    sub.add_argument("--k", type=_k, default=10, help="number of hits, 1–50 (default 10)")
     sub.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "dense"])
 
     sub = command("ask", _ask, "Answer a question with verbatim, cited extracts, or say that the records hold no answer.")
@@ -99,10 +101,15 @@ def _parser() -> argparse.ArgumentParser:
     command("purge-log", _purge_log, "Delete query-log rows older than PROTOKOLLSOK_LOG_DAYS now (also done at start and daily).")
 
     command("versions", _versions, "List index versions.")
-    sub = command("rollback", _rollback, "Make an earlier index version current.")
+    command("facets", _facets, "List the valid filter values: kommuner, organ, document types and the date range in the index.")
+    sub = command("rollback", _rollback, "Make an earlier index version current (e.g. `rollback 3` or `rollback v0003`).")
     sub.add_argument("version")
-    sub = command("remove", _remove, "Publish a version without a document (retracted or secret records).")
+    sub = command(
+        "remove", _remove,
+        "Publish a version without a document (retracted or secret records); older versions holding it are deleted.",
+    )
     sub.add_argument("doc_ids", nargs="+")
+    sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     sub = command("eval", _eval, "Measure retrieval on a question set (JSON lines like eval/dev.jsonl).")
     sub.add_argument("questions", type=Path, nargs="+", help="one or more question files, e.g. eval/dev.jsonl eval/unanswerable.jsonl")
@@ -113,6 +120,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--baseline", type=Path, help="an earlier report.json to compare with, question by question")
     sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     return parser
+
+
+def _k(value: str) -> int:
+    try:
+        k = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{value}' is not a whole number; give 1–50") from None
+    if not 1 <= k <= 50:
+        raise argparse.ArgumentTypeError(f"{k} is out of range; give 1–50")
+    return k
 
 
 def _date(value: str) -> str:
@@ -150,13 +167,19 @@ def _ingest(args, settings: Settings) -> int:
     from .indexes.build import Entry, current_entries
     from .indexes.store import Store
 
-    files = find_files(args.paths)
+    files, unsupported = find_files(args.paths)
     missing = [f for f in files if not f.exists()]
     for f in missing:
         print(f"{f}: no such file or folder. Check the path.", file=sys.stderr)
+    for f in unsupported:
+        print(f"{f}: skipped, not a record format this reads (PDF, DOCX, HTML, .txt)", file=sys.stderr)
     files = [f for f in files if f.exists()]
+    if not files:
+        print("protokollsok ingest: no record to ingest; nothing was changed", file=sys.stderr)
+        return 1
     store = Store(settings.index)
     failed = len(missing)
+    duplicates = 0
     with store.writing():
         entries = {e.document.doc_id: e for e in current_entries(store)}
         changed: list[str] = []
@@ -186,6 +209,15 @@ def _ingest(args, settings: Settings) -> int:
                 print(error, file=sys.stderr)
                 failed += 1
                 continue
+            same = next((e for e in entries.values() if e.document.doc_id != doc_id and e.document.text == ingested.document.text), None)
+            if same:
+                print(
+                    f"{path}: the same record as '{same.document.doc_id}' (from {same.document.source}); skipped, "
+                    "not indexed twice",
+                    file=sys.stderr,
+                )
+                duplicates += 1
+                continue
             for step, value in ingested.seconds.items():
                 seconds[step] += value
             entries[doc_id] = Entry(ingested.document, ingested.chunks, source_hash)
@@ -204,7 +236,7 @@ def _ingest(args, settings: Settings) -> int:
             print(f"nothing new to index; {current.name if current else 'no version'} stays current")
     if failed:
         print(f"{failed} file(s) failed; everything else was indexed", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or (duplicates and not changed) else 0
 
 
 def _publish(store, entries, settings: Settings, note: str, purge: frozenset[str] = frozenset()):
@@ -257,6 +289,7 @@ def _search(args, settings: Settings) -> int:
     from .service.querylog import QueryLog, default_path
 
     requests = _requests(args)
+    _check_requests(requests, settings)
     searcher, evidence = _searcher(settings), None
     log = QueryLog.open(default_path(settings.index), settings.log_days)
     try:
@@ -286,6 +319,7 @@ def _ask(args, settings: Settings) -> int:
     from .service.querylog import QueryLog, default_path
 
     requests = _requests(args)
+    _check_requests(requests, settings)
     searcher = _searcher(settings)
     answerer = Answerer(searcher, _evidence(searcher), settings.generator())
     log = QueryLog.open(default_path(settings.index), settings.log_days)
@@ -447,6 +481,52 @@ def _searcher(settings: Settings):
     )
 
 
+def _facets(args, settings: Settings) -> int:
+    meta = _current_meta(settings)
+    try:
+        facets = meta.facets()
+    finally:
+        meta.close()
+    print(f"kommun:    {', '.join(facets['kommuner'])}")
+    print(f"organ:     {', '.join(facets['organ'])}")
+    print(f"doc-type:  {', '.join(facets['doc_types'])}")
+    print(f"datum:     {facets['date_from']} – {facets['date_to']}")
+    return 0
+
+
+def _current_meta(settings: Settings):
+    """The current version's metadata, or the clear error for a missing index, without loading the model."""
+    from .indexes.metadata import Metadata
+    from .indexes.store import Store
+
+    version = Store(settings.index).current()
+    if version is None:
+        raise FileNotFoundError(
+            f"{settings.index}: no index has been published here yet; run `protokollsok ingest PATH` first "
+            "(or point --index / PROTOKOLLSOK_INDEX at an existing index)"
+        )
+    return Metadata.load(version.path)
+
+
+def _check_requests(requests: list, settings: Settings) -> None:
+    """Questions within the length limit and filter values that exist, before the model is loaded."""
+    meta = _current_meta(settings)
+    try:
+        facets = meta.facets()
+    finally:
+        meta.close()
+    for question, filters in requests:
+        if len(question) > settings.max_query_chars:
+            raise ValueError(
+                f"the question is {len(question)} characters; the limit is {settings.max_query_chars} "
+                "(PROTOKOLLSOK_MAX_QUERY_CHARS). Shorten it"
+            )
+        for name, value, known in (("kommun", filters.kommun, facets["kommuner"]), ("organ", filters.organ, facets["organ"]),
+                                   ("doc-type", filters.doc_type, facets["doc_types"])):
+            if value and fold(value) not in {fold(k) for k in known}:
+                raise ValueError(f"--{name} '{value}' is not in the index; the index has: {', '.join(known)}")
+
+
 def _versions(args, settings: Settings) -> int:
     from .indexes.store import Store
 
@@ -462,8 +542,9 @@ def _versions(args, settings: Settings) -> int:
 def _rollback(args, settings: Settings) -> int:
     from .indexes.store import Store, VersionError
 
+    name = f"v{int(args.version):04d}" if args.version.isdigit() else args.version
     try:
-        version = Store(settings.index).rollback(args.version)
+        version = Store(settings.index).rollback(name)
     except VersionError as error:
         print(f"protokollsok: {error}", file=sys.stderr)
         return 1
@@ -483,6 +564,14 @@ def _remove(args, settings: Settings) -> int:
         if unknown:
             print(f"protokollsok: not in the current index: {', '.join(unknown)} (see `protokollsok search` hits' doc_id)", file=sys.stderr)
             return 1
+        if not args.yes:
+            print(
+                f"Remove {', '.join(args.doc_ids)} from the index? Older versions that hold them are deleted too, so "
+                "rollback to them ends."
+            )
+            if input("Type 'ja' (or 'yes') to go on: ").strip().lower() not in ("ja", "yes", "j", "y"):
+                print("nothing was changed")
+                return 1
         kept = [e for e in entries if e.document.doc_id not in args.doc_ids]
         version = _publish(store, kept, settings, f"remove {', '.join(args.doc_ids)}", purge=frozenset(args.doc_ids))
     print(f"published {version.name} without {', '.join(args.doc_ids)}; older versions holding them were deleted")

@@ -10,12 +10,19 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if ! [ -f .venv/.installed ] || [ "$(cat .venv/.installed)" != "$want" ]; then
     python=$(command -v python3.11 || command -v python3)
+    version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    if [ "$version" != "3.11" ]; then
+        echo "setup: Protokollsök needs Python 3.11 (the local torch 2.13.0 build is for 3.11); $python is $version." >&2
+        echo "       Install python3.11 and run this again." >&2
+        exit 1
+    fi
     [ -x .venv/bin/python ] || "$python" -m venv .venv
-    .venv/bin/pip install -q --upgrade pip
-    .venv/bin/pip install -q "torch==2.13.0"
-    .venv/bin/pip install -q -e ".[test]"
+    quiet() { PYTHONWARNINGS=ignore "$@" 2> >(grep -v "^WARNING: Location" >&2); }
+    quiet .venv/bin/pip install -q --upgrade pip
+    quiet .venv/bin/pip install -q "torch==2.13.0"
+    quiet .venv/bin/pip install -q -e ".[test]"
     echo "$want" > .venv/.installed
-    echo "setup: .venv ready"
+    echo "setup: .venv ready; put the command on PATH with: source .venv/bin/activate"
 fi
 # The browser tests (tests/test_widget.py) drive Debian's Chromium through Playwright (from the test extra;
 # never `playwright install`, whose browser download is not reachable) and audit with axe-core, one JS file

@@ -174,13 +174,7 @@ def _filters(index: Loaded, kommun, organ, doc_type, date_from, date_to, dnr, pa
 
 
 def _facets(index: Loaded) -> Facets:
-    db = index.searcher.meta.db
-
-    def distinct(column: str) -> list[str]:
-        return [r[0] for r in db.execute(f"SELECT DISTINCT {column} FROM chunks WHERE {column} != '' ORDER BY {column}")]
-
-    low, high = db.execute("SELECT MIN(date), MAX(date) FROM chunks").fetchone()
-    return Facets(distinct("kommun"), distinct("organ"), distinct("doc_type"), low, high)
+    return Facets(**index.searcher.meta.facets())
 
 
 def _filter_dict(filters: Filters) -> dict:

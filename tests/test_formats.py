@@ -315,3 +315,15 @@ def test_inspect_json(files, capsys):
     assert decided and decided[0]["paragraf"] == "§ 225" and decided[0]["dnr"] == "2023-00513"
     assert decided[0]["dnr_as_written"] == "2023-00513"
     assert "Å" in out and "\\u00c5" not in out  # Swedish letters printed as themselves
+
+
+def test_text_export_with_form_feeds_keeps_its_page_numbers(tmp_path, model_dir):
+    """pdftotext keeps a PDF's page breaks as form feeds: the pages become citation pages."""
+    first, second = TEXT.split("Beskrivning av ärendet")
+    path = tmp_path / "kalix-kommunstyrelsen-protokoll-2024-04-08.txt"
+    path.write_text(first + "\f" + "Beskrivning av ärendet" + second + "\f", encoding="utf-8")
+    result = ingest_file(path, model_dir, 2**20)
+    pages = {c.section: c.pages for c in result.chunks}
+    assert result.document.page_starts[0][1] == 1
+    assert [p for c in result.chunks for p in c.pages] and {1, 2} == {p for c in result.chunks for p in c.pages}
+    assert pages["beskrivning av ärendet"] == [2]

@@ -507,7 +507,7 @@ def test_remove_leaves_no_trace_of_the_document(index_copy, embedder, analyzer, 
         if other != NORSJO:
             assert not any(m.lower() in i.document.text.lower() for m in markers)
 
-    assert main(["remove", NORSJO, "--index", str(index_copy)]) == 0
+    assert main(["remove", NORSJO, "--index", str(index_copy), "--yes"]) == 0
     capsys.readouterr()
 
     current = store.current()
