@@ -7,6 +7,7 @@ What makes it cheap is the embedding cache: only chunks whose text is new are en
 from __future__ import annotations
 
 import shutil
+import time
 from dataclasses import dataclass
 
 from protokollsok.ingest.records import Chunk, Document
@@ -76,9 +77,9 @@ def publish(
 
     cache = EmbeddingCache(store.root / CACHE)
     try:
-        before = embedder.encoded
+        before, started = embedder.encoded, time.perf_counter()
         vectors = cache.encode(embedder, texts, progress=progress)
-        encoded = embedder.encoded - before
+        encoded, encode_seconds = embedder.encoded - before, time.perf_counter() - started
     finally:
         cache.close()
     Vectors.build(vectors, approximate_from).save(building)
@@ -95,6 +96,7 @@ def publish(
             "documents": len(entries),
             "chunks": len(texts),
             "encoded": encoded,
+            "encode_seconds": round(encode_seconds, 2),
             "approximate": len(texts) >= approximate_from,
         },
     )

@@ -13,6 +13,19 @@ from .ingest.structure import fold
 from .settings import Settings
 
 log = logging.getLogger("protokollsok")
+EXAMPLES = {
+    "ingest": "  protokollsok ingest corpus/\n  protokollsok ingest protokoll-2025-03-11.pdf kallelse.docx",
+    "inspect": "  protokollsok inspect corpus/kalix-kommunstyrelsen-protokoll-2023-12-11.txt",
+    "search": "  protokollsok search \"friskvårdsbidrag\" --kommun Kalix --k 5\n  protokollsok search \"ks 2024/457\"\n"
+    "  protokollsok search \"budget\" --from 2024-01-01 --to 2024-12-31 --json\n  protokollsok search --queries fragor.jsonl --json",
+    "ask": "  protokollsok ask \"Vad beslutade kommunstyrelsen om e-handel?\" --kommun Kalix\n"
+    "  protokollsok ask \"Vem utsågs att justera protokollet?\" --organ \"Allmänna utskottet\" --json",
+    "serve": "  protokollsok serve\n  PROTOKOLLSOK_API_KEYS=nyckel protokollsok serve --host 0.0.0.0 --port 8080",
+    "eval": "  protokollsok eval eval/dev.jsonl eval/heldout.jsonl\n  protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --report var/eval",
+    "rollback": "  protokollsok rollback 3",
+    "remove": "  protokollsok remove kalix-kommunstyrelsen-kallelse-2025-12-15 --yes",
+    "log": "  protokollsok log 3abf2fd7afb749ccae8254433f428e88",
+}
 SYNONYMS_HELP = "synonym list for query expansion (PROTOKOLLSOK_SYNONYMS, default: the bundled municipal list)"
 
 
@@ -38,12 +51,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="protokollsok", description="Search and cited answers over council records.")
+    parser = argparse.ArgumentParser(
+        prog="protokollsok",
+        description="Search and cited answers over council records.",
+        epilog="Examples:\n  protokollsok ingest corpus/\n  protokollsok ask \"Vad beslutade kommunstyrelsen om e-handel?\" --kommun Kalix\n"
+        "  protokollsok search \"KS-2024/00457\" --json\n  protokollsok serve\n\n"
+        "Each command has --help. Settings: flags, then PROTOKOLLSOK_* environment variables (see README).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     def command(name: str, run, help: str, index: bool = True) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help, description=help)
+        examples = EXAMPLES.get(name)
+        sub = commands.add_parser(
+            name, help=help, description=help, epilog=f"Examples:\n{examples}" if examples else None,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         sub.set_defaults(run=run, command=name)
         if index:
             sub.add_argument("--index", help="index folder (PROTOKOLLSOK_INDEX, default var/index of the checkout)")
@@ -63,16 +87,16 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--force", action="store_true", help="rebuild even when the folder is up to date")
 
     sub = command("ingest", _ingest, "Add or replace records (files or folders of PDF, DOCX, HTML, text).")
-    sub.add_argument("paths", nargs="+", type=Path)
+    sub.add_argument("paths", nargs="+", type=Path, help="files or folders of records")
     sub.add_argument("--max-mb", type=float, help="largest file accepted, in MiB (PROTOKOLLSOK_MAX_MB, default 200)")
 
     sub = command("inspect", _inspect, "Show the structure found in one record and how it is chunked.", index=False)
-    sub.add_argument("file", type=Path)
-    sub.add_argument("--json", action="store_true")
-    sub.add_argument("--max-mb", type=float)
+    sub.add_argument("file", type=Path, help="a record: PDF, DOCX, HTML or .txt")
+    sub.add_argument("--json", action="store_true", help="the document, units and chunks as JSON")
+    sub.add_argument("--max-mb", type=float, help="largest file accepted, in MiB (PROTOKOLLSOK_MAX_MB, default 200)")
 
     def questions(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("query", nargs="?", metavar="QUESTION")
+        sub.add_argument("query", nargs="?", metavar="QUESTION", help="a question or search words in plain Swedish, a Dnr or a §")
         sub.add_argument("--kommun", help="only records of this kommun")
         sub.add_argument("--organ", help="only records of this organ, e.g. Kommunstyrelsen")
         sub.add_argument("--doc-type", help="protokoll, kallelse, tjansteskrivelse or verksamhetsberattelse")
@@ -87,34 +111,37 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("search", _search, "Search the index.")
     questions(sub)
     sub.add_argument("--k", type=_k, default=10, help="number of hits, 1–50 (default 10)")
-    sub.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical", "dense"])
+    sub.add_argument(
+        "--mode", default="hybrid", choices=["hybrid", "lexical", "dense"],
+        help="hybrid (default), lexical (BM25 only) or dense (embeddings only)",
+    )
 
     sub = command("ask", _ask, "Answer a question with verbatim, cited extracts, or say that the records hold no answer.")
     questions(sub)
 
     sub = command("serve", _serve, "Serve the API, the chat widget and the document view (loopback unless --host says otherwise).")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    sub.add_argument("--port", type=int, default=8000)
+    sub.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
 
     sub = command("log", _log, "Show the query-log row of a trace id (what was asked, which sources were shown).")
-    sub.add_argument("trace_id")
+    sub.add_argument("trace_id", help="the trace_id of an answer or search")
     command("purge-log", _purge_log, "Delete query-log rows older than PROTOKOLLSOK_LOG_DAYS now (also done at start and daily).")
 
     command("versions", _versions, "List index versions.")
     command("facets", _facets, "List the valid filter values: kommuner, organ, document types and the date range in the index.")
     sub = command("rollback", _rollback, "Make an earlier index version current (e.g. `rollback 3` or `rollback v0003`).")
-    sub.add_argument("version")
+    sub.add_argument("version", help="a version name (v0003) or number (3); see `protokollsok versions`")
     sub = command(
         "remove", _remove,
         "Publish a version without a document (retracted or secret records); older versions holding it are deleted.",
     )
-    sub.add_argument("doc_ids", nargs="+")
+    sub.add_argument("doc_ids", nargs="+", help="document ids (a hit's doc_id: the file name without extension)")
     sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     sub = command("eval", _eval, "Measure retrieval on a question set (JSON lines like eval/dev.jsonl).")
     sub.add_argument("questions", type=Path, nargs="+", help="one or more question files, e.g. eval/dev.jsonl eval/unanswerable.jsonl")
-    sub.add_argument("--modes", default="hybrid,lexical,dense")
-    sub.add_argument("--k", type=int, default=10)
+    sub.add_argument("--modes", default="hybrid,lexical,dense", help="comma-separated: hybrid, lexical, dense")
+    sub.add_argument("--k", type=_k, default=10, help="hits per question, 1–50 (default 10)")
     sub.add_argument("--report", type=Path, help="folder for report.json, report.md and report.html")
     sub.add_argument("--ask", action="store_true", help="also measure answers and abstention (all questions, unanswerable too)")
     sub.add_argument("--baseline", type=Path, help="an earlier report.json to compare with, question by question")
@@ -160,8 +187,6 @@ def _build_model(args) -> int:
 
 
 def _ingest(args, settings: Settings) -> int:
-    from tqdm import tqdm
-
     from .ingest.errors import IngestError
     from .ingest.pipeline import find_files, ingest_file
     from .indexes.build import Entry, current_entries
@@ -185,7 +210,7 @@ def _ingest(args, settings: Settings) -> int:
         changed: list[str] = []
         batch: dict[str, Path] = {}
         seconds = {"partition": 0.0, "structure": 0.0, "chunk": 0.0}
-        for path in tqdm(files, desc="ingest", unit="file", disable=not sys.stderr.isatty()):
+        for path in files:
             try:
                 doc_id = path.stem
                 if doc_id in batch:
@@ -229,7 +254,8 @@ def _ingest(args, settings: Settings) -> int:
                 f"published {version.name}: {len(changed)} document(s) added or replaced, "
                 f"{version.manifest['documents']} documents, {version.manifest['chunks']} chunks, "
                 f"{version.manifest['encoded']} newly encoded "
-                f"(partition {seconds['partition']:.2f} s, structure {seconds['structure']:.2f} s, chunk {seconds['chunk']:.2f} s)"
+                f"(partition {seconds['partition']:.2f} s, structure {seconds['structure']:.2f} s, chunk {seconds['chunk']:.2f} s, "
+                f"embedding {version.manifest['encode_seconds']:.1f} s)"
             )
         else:
             current = store.current()

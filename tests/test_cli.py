@@ -127,3 +127,16 @@ def test_search_never_shows_two_identical_hits(tmp_path, embedder, analyzer, ing
             assert len(hits) == 10 and len(set(texts)) == len(texts), query
     finally:
         searcher.close()
+
+
+def test_every_option_of_every_command_has_help():
+    import argparse
+
+    from protokollsok.cli import _parser
+
+    parser = _parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if action.option_strings and action.dest != "help" or action.dest in ("query", "paths", "file", "version", "doc_ids", "trace_id", "questions"):
+                assert action.help, f"{name} {action.option_strings or action.dest} has no --help text"
