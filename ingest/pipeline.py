@@ -19,9 +19,12 @@ from .tokens import counter
 
 @dataclass
 class Ingested:
+    """`ocr_pages`: pages read from their image by OCR (scans), for the administrator to check."""
+
     document: Document
     chunks: list[Chunk]
     seconds: dict[str, float] = field(default_factory=dict)
+    ocr_pages: int = 0
 
 
 def ingest_file(path: Path, model_dir: Path, max_bytes: int, limits: Limits = Limits()) -> Ingested:
@@ -52,7 +55,7 @@ def ingest_file(path: Path, model_dir: Path, max_bytes: int, limits: Limits = Li
     started = time.perf_counter()
     chunks = chunk(document, cleaned, counter(model_dir), limits)
     seconds["chunk"] = time.perf_counter() - started
-    return Ingested(document, chunks, seconds)
+    return Ingested(document, chunks, seconds, ocr_pages=sum(page.ocr for page in pages))
 
 
 def find_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:

@@ -7,10 +7,12 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Page:
-    """Text as a source format gives it; `number` is None where the format has no pages (text, HTML)."""
+    """Text as a source format gives it; `number` is None where the format has no pages (text, HTML).
+    `ocr`: the text was read from the page's image (a scan), so it may hold OCR misreads."""
 
     number: int | None
     text: str
+    ocr: bool = False
 
 
 @dataclass

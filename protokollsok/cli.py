@@ -204,7 +204,7 @@ def _ingest(args, settings: Settings) -> int:
         return 1
     store = Store(settings.index)
     failed = len(missing)
-    duplicates = 0
+    duplicates = ocr_pages = 0
     with store.writing():
         entries = {e.document.doc_id: e for e in current_entries(store)}
         changed: list[str] = []
@@ -245,6 +245,9 @@ def _ingest(args, settings: Settings) -> int:
                 continue
             for step, value in ingested.seconds.items():
                 seconds[step] += value
+            if ingested.ocr_pages:
+                ocr_pages += ingested.ocr_pages
+                print(f"{path}: {ingested.ocr_pages} page(s) read by OCR; check the text against the scan", file=sys.stderr)
             entries[doc_id] = Entry(ingested.document, ingested.chunks, source_hash)
             changed.append(doc_id)
             log.info("ingested doc_id=%s chunks=%d units=%d", doc_id, len(ingested.chunks), len(ingested.document.units))
@@ -256,6 +259,7 @@ def _ingest(args, settings: Settings) -> int:
                 f"{version.manifest['encoded']} newly encoded "
                 f"(partition {seconds['partition']:.2f} s, structure {seconds['structure']:.2f} s, chunk {seconds['chunk']:.2f} s, "
                 f"embedding {version.manifest['encode_seconds']:.1f} s)"
+                + (f"; {ocr_pages} page(s) read by OCR" if ocr_pages else "")
             )
         else:
             current = store.current()
@@ -296,7 +300,8 @@ def _inspect(args, settings: Settings) -> int:
         print(json.dumps({"document": doc, "units": units, "chunks": [c.to_dict() for c in chunks]}, ensure_ascii=False, indent=1))
         return 0
     print(f"{document.doc_id}: {document.kommun} kommun · {document.organ} · {document.doc_type} · {document.date or 'datum saknas'}")
-    print(f"{len(document.units)} units, {len(chunks)} chunks, {len(document.text)} characters of clean text")
+    print(f"{len(document.units)} units, {len(chunks)} chunks, {len(document.text)} characters of clean text"
+          + (f", {ingested.ocr_pages} page(s) read by OCR" if ingested.ocr_pages else ""))
     per_unit = Counter(c.unit for c in chunks)
     for i, u in enumerate(document.units):
         label = u.paragraf or u.kind
@@ -316,12 +321,12 @@ def _search(args, settings: Settings) -> int:
 
     requests = _requests(args)
     _check_requests(requests, settings)
-    searcher, evidence = _searcher(settings), None
+    searcher = _searcher(settings)
+    evidence = _evidence(searcher)
     log = QueryLog.open(default_path(settings.index), settings.log_days)
     try:
         for query, filters in requests:
             result = searcher.search(query, args.k, filters, args.mode)
-            evidence = evidence or _evidence(searcher)
             asked = evidence.read(query)
             likely = [evidence.support(asked, h.chunk).likely for h in result.hits]
             trace = log.record("search", query, _filter_dict(filters), [h.chunk["chunk_id"] for h in result.hits], result.version, None)

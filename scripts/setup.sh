@@ -36,6 +36,16 @@ if ! [ -x /usr/bin/chromium ]; then
         echo "setup: /usr/bin/chromium is missing (as root: apt-get install chromium); the browser tests will be skipped" >&2
     fi
 fi
+# Scanned PDF pages (no text layer) are read by tesseract with its Swedish data, installed only when missing;
+# without it such pages are refused with the install command, and the OCR tests are skipped.
+if ! command -v tesseract >/dev/null || ! tesseract --list-langs 2>&1 | grep -x swe >/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-swe; } >/dev/null \
+            || echo "setup: could not install tesseract (apt); scanned PDF pages cannot be read by OCR" >&2
+    else
+        echo "setup: tesseract with Swedish data is missing (as root: apt-get install tesseract-ocr tesseract-ocr-swe); scanned PDF pages cannot be read by OCR" >&2
+    fi
+fi
 if ! [ -f var/npm/node_modules/axe-core/axe.min.js ]; then
     if command -v npm >/dev/null; then
         npm install --no-save --no-audit --no-fund --silent --prefix var/npm "axe-core@4" >/dev/null \
