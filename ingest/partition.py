@@ -29,8 +29,7 @@ from .records import Page
 FORMATS = {".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html", ".txt": "text", ".text": "text"}
 OCR_DPI = 300  # tesseract reads best at about 300 dpi, the resolution scanners usually store
 INSTALL_OCR = "apt-get install tesseract-ocr tesseract-ocr-swe"
-# tesseract's Swedish model has no `§` in its alphabet: it reads `§ 12` as `& 12` or `$ 12` (also `8 12`, which
-# is left alone, since a line may well start with the number 8).
+# tesseract's Swedish model has no `§` in its alphabet: it reads `§ 12` as `& 12` or `$ 12` at a line start.
 _MISREAD_PARAGRAF = re.compile(r"^[$&](?=[ \t]*\d)", re.MULTILINE)
 # `8 219 Dnr …` or `8 219` alone on its line: tesseract's Swedish model has no `§` and on dense pages reads it
 # as `8`; only where a § heading stands (a Dnr or `forts.` after it, or nothing) is it taken back.

@@ -10,7 +10,10 @@ them is whether the passage holds what the question asks for:
 - a year the question names, in the passage or the record's date;
 - a kommun the question names as the one acting ("Piteå kommun", "kommunfullmäktige i Lycksele",
   "Stockholms stad"), or any kommun of the index it names, as the record's kommun: a Kalix record that
-  mentions Piteå does not say what Piteå decided.
+  mentions Piteå does not say what Piteå decided;
+- an organ the question names as the one deciding ("Vad beslutade kommunfullmäktige …", "Har socialnämnden
+  antagit …"), seen deciding in the passage ("Kommunfullmäktige beslutade", "antogs av kommunfullmäktige",
+  a § under "Kommunstyrelsens beslut"): a proposal to fullmäktige is not fullmäktige's decision.
 The strength is the weighted share of terms found, scaled down for each unmet condition; THRESHOLD, chosen
 on eval/dev.jsonl and eval/unanswerable.jsonl (`protokollsok eval --ask` draws the trade-off), decides.
 """
@@ -33,6 +36,7 @@ THRESHOLD = 0.45
 KIND_MISSING = 0.5
 YEAR_MISSING = 0.5
 KOMMUN_MISSING = 0.3
+ORGAN_MISSING = 0.3
 KOMMUNER = Path(__file__).parent / "data" / "kommuner.txt"
 
 _AMOUNT = r"\d[\d \u00a0\u202f]*(?:,\d+)?\s?(?:kr\b|kronor|mkr|tkr|mnkr|miljoner|miljarder|msek|ksek)"
@@ -61,6 +65,16 @@ KINDS = {
 _ASKS = {kind: re.compile(asks, re.IGNORECASE) for kind, (asks, _) in KINDS.items()}
 _SHOWS = {kind: re.compile(shows) for kind, (_, shows) in KINDS.items()}
 _YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+_ORGAN = r"((?:kommun)?fullmäktige|kommunstyrelse|[a-zåäö]*nämnd|(?:kommun)?revision|[a-zåäö]*utskott)(?:n|en|et|ns|ens|ets|s)?"
+_DECIDES = (
+    r"(?:har |hade )?(?:beslutar|beslutade|beslöt|beslutat|antar|antog|antagit|avslår|avslog|avslagit|fastställer|"
+    r"fastställde|fastställt|godkänner|godkände|godkänt|beviljar|beviljade|bifaller|biföll|tillstyrker|tillstyrkte|klubbade)\b"
+)
+_ASKS_ORGAN_DECISION = re.compile(
+    rf"\b{_ORGAN}\b(?=.*\b(?:beslut\w*|besl[öu]t\w*|antog|antagit|avslog|ställde sig|gick med på|tog emot|beviljade|fastställde|godkände))"
+    rf"|\b(?:beslutade|beslöt|antog|avslog|beviljade|fastställde|godkände|har|gick|tog|ställde)\b[^?]*?\b{_ORGAN}\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class Asked:
     kinds: frozenset[str]
     years: frozenset[str]
     kommuner: frozenset[str]
+    organs: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -82,6 +97,7 @@ class Support:
     kinds_met: bool
     year_met: bool
     kommun_met: bool
+    organ_met: bool
 
     @property
     def likely(self) -> bool:
@@ -111,7 +127,7 @@ class Evidence:
         kommuner = {m.group("a") or m.group("b") for m in _acting_kommun().finditer(question)}
         kommuner.update(name for name, pattern in self.indexed_kommuner.items() if pattern.search(question))
         named = frozenset(fold_kommun(name) for name in kommuner)
-        return Asked(question, weights, alternatives, kinds, frozenset(_YEAR.findall(question)), named)
+        return Asked(question, weights, alternatives, kinds, frozenset(_YEAR.findall(question)), named, acting_organs(question))
 
     def support(self, asked: Asked, chunk: dict) -> Support:
         """How well one chunk (a metadata row, as search returns it) supports an answer."""
@@ -124,14 +140,36 @@ class Evidence:
         kinds_met = not asked.kinds or any(_SHOWS[kind].search(text) for kind in asked.kinds)
         year_met = not asked.years or any(y in text or y in (chunk.get("date") or "") for y in asked.years)
         kommun_met = not asked.kommuner or fold_kommun(chunk.get("kommun") or "") in asked.kommuner
+        organ_met = not asked.organs or bool(asked.organs & _deciding_organs(text, chunk.get("section") or ""))
         strength = share
-        for met, factor in ((kinds_met, KIND_MISSING), (year_met, YEAR_MISSING), (kommun_met, KOMMUN_MISSING)):
+        for met, factor in ((kinds_met, KIND_MISSING), (year_met, YEAR_MISSING), (kommun_met, KOMMUN_MISSING), (organ_met, ORGAN_MISSING)):
             strength *= 1 if met else factor
-        return Support(strength, share, kinds_met, year_met, kommun_met)
+        return Support(strength, share, kinds_met, year_met, kommun_met, organ_met)
 
     def _idf(self, token: str) -> float:
         index = self.vocabulary.get(token)
         return float(self.idf[index]) if index is not None else self.unseen_idf
+
+
+def acting_organs(question: str) -> frozenset[str]:
+    """Organs the question asks about as the ones deciding: `Vad beslutade kommunfullmäktige …`."""
+    return frozenset(_organ_key(a or b) for a, b in _ASKS_ORGAN_DECISION.findall(question))
+
+
+def _organ_key(word: str) -> str:
+    """`kommunfullmäktiges` and `fullmäktige` → `fullmäktige`; `socialnämnden` → `socialnämnd`."""
+    m = re.fullmatch(_ORGAN, word.lower())
+    base = m.group(1) if m else word.lower()
+    return base.removeprefix("kommun") if base.endswith(("fullmäktige", "revision")) else base
+
+
+def _deciding_organs(text: str, section: str) -> set[str]:
+    """Organs the passage shows deciding: `X beslutar/beslutade/antog …`, `antogs/beslutades av X`, or the
+    passage is the decision section of X (`Kommunstyrelsens beslut`)."""
+    found = {_organ_key(a) for a in re.findall(rf"\b{_ORGAN}\s+{_DECIDES}", text, re.IGNORECASE)}
+    found |= {_organ_key(a) for a in re.findall(rf"\b(?:antogs|beslutades|fastställdes|godkändes|avslogs|beviljades)\s+av\s+{_ORGAN}\b", text, re.IGNORECASE)}
+    found |= {_organ_key(a) for a in re.findall(rf"\b{_ORGAN}\s+beslut$", section, re.IGNORECASE)}
+    return found
 
 
 def fold_kommun(name: str) -> str:

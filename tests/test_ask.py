@@ -245,3 +245,37 @@ def test_ingest_search_ask_and_serve_make_no_outbound_connection(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert "CODES [0, 0, 0, 200]" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]
     assert "ATTEMPTS []" in run.stdout, run.stdout
+
+
+@pytest.mark.parametrize(
+    "text, section, organs",
+    [
+        ("Kommunstyrelsen föreslår kommunfullmäktige besluta att anta riktlinjerna.", "förslag till beslut", set()),
+        ("Kommunfullmäktige beslutade den 19 juni om budget för år 2024.", "bakgrund", {"fullmäktige"}),
+        ("Utvecklingsplan Porsön antogs av kommunfullmäktige under året.", "2 Verksamhetsberättelse", {"fullmäktige"}),
+        ("Ärendet lämnas utan eget ställningstagande.", "Allmänna utskottets beslut", {"utskott"}),
+        ("Kommunstyrelsen avslår motionen.", "kommunstyrelsens beslut", {"kommunstyrelse"}),
+    ],
+)
+def test_which_organ_a_passage_shows_deciding(text, section, organs):
+    """A proposal to fullmäktige is not fullmäktige deciding; a decision section or `antogs av` is."""
+    from protokollsok.service.evidence import _deciding_organs
+
+    assert _deciding_organs(text, section) == organs
+
+
+@pytest.mark.parametrize(
+    "question, organs",
+    [
+        ("Har kommunfullmäktige antagit riktlinjerna för ekonomistyrning?", {"fullmäktige"}),
+        ("Vad beslutade Umeå kommunfullmäktige om motionen?", {"fullmäktige"}),
+        ("Hur ställde sig socialnämnden till förslaget?", {"socialnämnd"}),
+        ("Vilket beslut tog allmänna utskottet om VA-taxan?", {"utskott"}),
+        ("Vad föreslår förvaltningen om Ko på rot?", set()),
+        ("Vilket datum ska fullmäktige klubba budgeten?", set()),
+    ],
+)
+def test_the_organ_a_question_asks_to_have_decided(question, organs):
+    from protokollsok.service.evidence import acting_organs
+
+    assert acting_organs(question) == organs
