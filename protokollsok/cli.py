@@ -464,6 +464,7 @@ def _serve(args, settings: Settings) -> int:
     from .service.app import serve
     from .service.live import LiveIndex
 
+    _current_meta(settings).close()  # a missing index is reported before the model loads
     analyzer = Analyzer()
     live = LiveIndex(
         settings.index, Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
@@ -612,5 +613,6 @@ def _remove(args, settings: Settings) -> int:
 def _eval(args, settings: Settings) -> int:
     from .eval.run import run
 
+    _current_meta(settings).close()
     searcher = _searcher(settings)
     return run(args, settings, searcher, _evidence(searcher) if args.ask else None)

@@ -42,8 +42,9 @@ def test_long_question_is_refused_with_the_limit(corpus_index, capsys, no_model,
 
 
 def test_missing_index_and_empty_question_answer_at_once(tmp_path, capsys, no_model):
-    assert main(["search", "budget", "--index", str(tmp_path / "inget")]) == 2
-    assert "no index has been published" in capsys.readouterr().err
+    for command in (["search", "budget"], ["serve"], ["eval", "eval/dev.jsonl"], ["facets"]):
+        assert main([*command, "--index", str(tmp_path / "inget")]) == 2
+        assert "no index has been published" in capsys.readouterr().err
     assert main(["ask", "   ", "--index", str(tmp_path / "inget")]) == 2
     assert "give a QUESTION" in capsys.readouterr().err
 
