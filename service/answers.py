@@ -145,10 +145,9 @@ class Answerer:
     def _extract(self, asked: Asked, chunk: dict) -> str:
         """The chunk's passage that best holds the question's terms and the kind of answer asked for."""
         text = personnummer.mask(chunk["text"])
-        passages = [p for p in _passages(text) if p.strip()]
+        passages = [p for p in _passages(text) if p.strip()] or [text]
         decision = bool(_ASKS_DECISION.search(asked.text))
-        scored = [(self._score(asked, p, decision), i) for i, p in enumerate(passages)]
-        best = max(scored)[1] if scored else 0
+        best = max(range(len(passages)), key=lambda i: (self._score(asked, passages[i], decision), -i))  # the first of equals
         extract = normalise(passages[best])
         if len(extract.split()) < 8 and best + 1 < len(passages):
             joined = f"{extract} {normalise(passages[best + 1])}"
