@@ -3,7 +3,8 @@
 "Hur mycket kostade …" is answered by a passage with a sum in it, "När …" by one with a date, yet BM25 scores
 the question's topic words only, so the paragraph that introduces a case often outranks the one that holds
 the figure. Each chunk's kinds are found once, at build time, and kept as a bit mask beside the other parts
-of the version; search gives the chunks whose kind matches the question a small lead (search.ANSWER_BONUS).
+of the version; search gives the chunks whose kind matches the question a small lead (the `answer_kind`
+weight in search.WEIGHTS).
 """
 
 from __future__ import annotations

@@ -202,7 +202,15 @@ class Searcher:
         masked[allowed] = scores[allowed]
         return masked
 
-    def features(self, query, allowed, lexical_all, lexical, dense, vector) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    def features(
+        self,
+        query: str,
+        allowed: np.ndarray | None,
+        lexical_all: np.ndarray,
+        lexical: dict[int, float],
+        dense: dict[int, float],
+        vector: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
         """The candidates (either ranker's top, and the chunks of a case or § the query names) and, for each,
         the FEATURES the ranking weighs; plus the tiers of an exact Dnr or § request."""
         tiers, openings = self._tiers(query, allowed)
