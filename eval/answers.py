@@ -40,7 +40,9 @@ def evaluate_answers(questions: list[Question], searcher, evidence: Evidence) ->
                 "answerable": q.answerable,
                 "answered": answer.answered,
                 "strength": answer.strength,
-                "correct_evidence": q.answerable and answer.answered and any(_holds(q, s.doc_id, s.quote) for s in cited),
+                "correct_evidence": q.answerable
+                and answer.answered
+                and any(_holds(q, s.doc_id, s.quote) for s in cited),
                 "verbatim": [all(st.text in quotes[n] for n in st.citations) for st in answer.answer if st.citations],
                 "words": sum(len(st.text.split()) for st in answer.answer) if answer.answered else 0,
                 "latency_ms": latency * 1000,
@@ -68,8 +70,11 @@ def summarise_answers(records: list[dict]) -> dict:
         "latency_p50_ms": metrics.percentile([r["latency_ms"] for r in records], 50),
         "latency_p95_ms": metrics.percentile([r["latency_ms"] for r in records], 95),
         "curve": [
-            {"threshold": t, "answered_with_evidence": _share(_replay(r, t) for r in answerable),
-             "abstained_unanswerable": _share(not _answers(r, t) for r in unanswerable)}
+            {
+                "threshold": t,
+                "answered_with_evidence": _share(_replay(r, t) for r in answerable),
+                "abstained_unanswerable": _share(not _answers(r, t) for r in unanswerable),
+            }
             for t in CURVE
         ],
     }

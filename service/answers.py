@@ -38,7 +38,8 @@ DISCLAIMER = (
 )
 NO_ANSWER = "De genomsökta handlingarna innehåller inget säkert svar på frågan."
 _ASKS_DECISION = re.compile(
-    r"\b(?:beslut\w*|besl[öu]t\w*|föreslå\w*|förslag\w*|godkän\w*|antog|antagit|klartecken|avslå\w*|ska\b)", re.IGNORECASE
+    r"\b(?:beslut\w*|besl[öu]t\w*|föreslå\w*|förslag\w*|godkän\w*|antog|antagit|klartecken|avslå\w*|ska\b)",
+    re.IGNORECASE,
 )
 _DECISION_SECTION = re.compile(r"\bbeslut$|förslag", re.IGNORECASE)
 _DECISION_TEXT = re.compile(r"\b(?:beslutar|beslöt|beslutade|föreslås|föreslår|förslag till beslut)\b", re.IGNORECASE)
@@ -122,7 +123,14 @@ class Answerer:
                 answer.summary = self.generator.summary(answer, self.searcher.analyzer)
         else:
             nearest = [h.chunk for h in result.hits[:MAX_SOURCES]]
-            answer = Answer(question, False, [Statement(NO_ANSWER, [])], [_source(i + 1, c) for i, c in enumerate(nearest)], result.version, strength)
+            answer = Answer(
+                question,
+                False,
+                [Statement(NO_ANSWER, [])],
+                [_source(i + 1, c) for i, c in enumerate(nearest)],
+                result.version,
+                strength,
+            )
         answer.seconds = time.perf_counter() - started
         answer.candidates = [(support.strength, chunk) for support, chunk in supported]
         return answer
@@ -133,7 +141,11 @@ class Answerer:
         for chunk in chunks:
             if not _DECISION_SECTION.search(chunk["section"] or ""):
                 decision = next(
-                    (c for c in self.searcher.meta.unit_chunks(chunk["doc_id"], chunk["unit"]) if _DECISION_SECTION.search(c["section"] or "")),
+                    (
+                        c
+                        for c in self.searcher.meta.unit_chunks(chunk["doc_id"], chunk["unit"])
+                        if _DECISION_SECTION.search(c["section"] or "")
+                    ),
                     None,
                 )
                 if decision and all(decision["chunk_id"] != c["chunk_id"] for c in out):
@@ -147,7 +159,9 @@ class Answerer:
         text = personnummer.mask(chunk["text"])
         passages = [p for p in _passages(text) if p.strip()] or [text]
         decision = bool(_ASKS_DECISION.search(asked.text))
-        best = max(range(len(passages)), key=lambda i: (self._score(asked, passages[i], decision), -i))  # the first of equals
+        best = max(
+            range(len(passages)), key=lambda i: (self._score(asked, passages[i], decision), -i)
+        )  # the first of equals
         extract = normalise(passages[best])
         if len(extract.split()) < 8 and best + 1 < len(passages):
             joined = f"{extract} {normalise(passages[best + 1])}"
@@ -198,7 +212,17 @@ def _cite(answer: Answer, chunk: dict, extract: str) -> None:
 
 def _source(n: int, chunk: dict) -> Source:
     return Source(
-        n=n, chunk_id=chunk["chunk_id"], doc_id=chunk["doc_id"], title=chunk["title"], kommun=chunk["kommun"],
-        organ=chunk["organ"], doc_type=chunk["doc_type"], date=chunk["date"], paragraf=chunk["paragraf"], dnr=chunk["dnr"],
-        page=chunk["page"], quote=personnummer.mask(chunk["text"]), span=(chunk["span_start"], chunk["span_end"]),
+        n=n,
+        chunk_id=chunk["chunk_id"],
+        doc_id=chunk["doc_id"],
+        title=chunk["title"],
+        kommun=chunk["kommun"],
+        organ=chunk["organ"],
+        doc_type=chunk["doc_type"],
+        date=chunk["date"],
+        paragraf=chunk["paragraf"],
+        dnr=chunk["dnr"],
+        page=chunk["page"],
+        quote=personnummer.mask(chunk["text"]),
+        span=(chunk["span_start"], chunk["span_end"]),
     )

@@ -28,7 +28,15 @@ from .access import BadRequest
 from .live import Loaded
 from .querylog import QueryLog
 from .schemas import (
-    AskRequest, AskResponse, CasePassage, CaseResponse, DocumentResponse, Facets, Health, SearchResponse, VersionInfo,
+    AskRequest,
+    AskResponse,
+    CasePassage,
+    CaseResponse,
+    DocumentResponse,
+    Facets,
+    Health,
+    SearchResponse,
+    VersionInfo,
 )
 
 MAX_K = 50
@@ -65,26 +73,54 @@ class SearchController(Controller):
             data["text"] = personnummer.mask(data["text"])
             data["likely_relevant"] = index.evidence.support(asked, hit.chunk).likely
             hits.append(data)
-        trace = querylog.record("search", query, _filter_dict(filters), [h["chunk_id"] for h in hits], result.version, None)
-        body = msgspec.convert({"query": personnummer.mask(query), "index_version": result.version, "hits": hits, "trace_id": trace}, SearchResponse)
+        trace = querylog.record(
+            "search", query, _filter_dict(filters), [h["chunk_id"] for h in hits], result.version, None
+        )
+        body = msgspec.convert(
+            {"query": personnummer.mask(query), "index_version": result.version, "hits": hits, "trace_id": trace},
+            SearchResponse,
+        )
         return Response(body, headers={"X-Trace-Id": trace})
 
-    @post("/ask", sync_to_thread=True, summary="A cited answer of verbatim extracts; the object `protokollsok ask --json` prints")
-    def ask(self, data: JSONBody[AskRequest], index: NamedDependency[Loaded], querylog: NamedDependency[QueryLog], settings: NamedDependency[Settings]) -> Response[AskResponse]:
+    @post(
+        "/ask",
+        sync_to_thread=True,
+        summary="A cited answer of verbatim extracts; the object `protokollsok ask --json` prints",
+    )
+    def ask(
+        self,
+        data: JSONBody[AskRequest],
+        index: NamedDependency[Loaded],
+        querylog: NamedDependency[QueryLog],
+        settings: NamedDependency[Settings],
+    ) -> Response[AskResponse]:
         question = _question(data.question, "question", settings.max_query_chars)
-        filters = _filters(index, data.kommun, data.organ, data.doc_type, data.date_from, data.date_to, data.dnr, data.paragraf)
+        filters = _filters(
+            index, data.kommun, data.organ, data.doc_type, data.date_from, data.date_to, data.dnr, data.paragraf
+        )
         answer = index.answerer.ask(question, filters)
         answer.trace_id = querylog.record(
-            "ask", question, _filter_dict(filters), [s.chunk_id for s in answer.sources], answer.index_version, answer.answered
+            "ask",
+            question,
+            _filter_dict(filters),
+            [s.chunk_id for s in answer.sources],
+            answer.index_version,
+            answer.answered,
         )
-        return Response(msgspec.convert(answer.to_json(), AskResponse), status_code=200, headers={"X-Trace-Id": answer.trace_id})
+        return Response(
+            msgspec.convert(answer.to_json(), AskResponse), status_code=200, headers={"X-Trace-Id": answer.trace_id}
+        )
 
 
 class RecordsController(Controller):
     path = ""
     tags = ["records"]
 
-    @get("/documents/{doc_id:str}", sync_to_thread=True, summary="A record's metadata and structure (§§, memos, headings, pages)")
+    @get(
+        "/documents/{doc_id:str}",
+        sync_to_thread=True,
+        summary="A record's metadata and structure (§§, memos, headings, pages)",
+    )
     def document(self, doc_id: FromPath[str], index: NamedDependency[Loaded]) -> DocumentResponse:
         document = index.searcher.meta.document(doc_id)
         if document is None:
@@ -93,30 +129,55 @@ class RecordsController(Controller):
         pages = sorted({p for _, p in document.page_starts if p is not None})
         return msgspec.convert(
             {
-                "doc_id": document.doc_id, "title": document.title, "kommun": document.kommun, "organ": document.organ,
-                "doc_type": document.doc_type, "date": document.date, "pages": pages, "units": units,
+                "doc_id": document.doc_id,
+                "title": document.title,
+                "kommun": document.kommun,
+                "organ": document.organ,
+                "doc_type": document.doc_type,
+                "date": document.date,
+                "pages": pages,
+                "units": units,
                 "view": f"/documents/{document.doc_id}",
             },
             DocumentResponse,
             strict=False,
         )
 
-    @get("/cases/{dnr:path}", sync_to_thread=True, summary="Every passage of every record that carries a Dnr, in any spelling, in date order")
+    @get(
+        "/cases/{dnr:path}",
+        sync_to_thread=True,
+        summary="Every passage of every record that carries a Dnr, in any spelling, in date order",
+    )
     def case(self, dnr: FromPath[Path], index: NamedDependency[Loaded]) -> CaseResponse:
         """A path parameter, so spellings with a slash (`KS-25/00461`) need no escaping."""
         dnr = str(dnr).strip("/")
         matches = dnrs.find_all(dnr, typed=True)
         if len(dnr) > 60 or not matches:
-            raise BadRequest("dnr", "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457", "not a diarienummer; write e.g. KS-2024/00457")
+            raise BadRequest(
+                "dnr",
+                "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457",
+                "not a diarienummer; write e.g. KS-2024/00457",
+            )
         key = matches[0].dnr.key
         rows = index.searcher.meta.filter_rows(Filters(dnr=key))
         chunks = index.searcher.meta.chunks(rows.tolist()) if rows is not None else []
         chunks.sort(key=lambda c: (c["date"] or "", c["doc_id"], c["span_start"]))
         passages = [
             CasePassage(
-                chunk_id=c["chunk_id"], doc_id=c["doc_id"], title=c["title"], kommun=c["kommun"], organ=c["organ"],
-                doc_type=c["doc_type"], date=c["date"], paragraf=c["paragraf"], dnr=c["dnr"], dnr_as_written=c["dnr_as_written"],
-                section=c["section"], page=c["page"], text=personnummer.mask(c["text"]), span=[c["span_start"], c["span_end"]],
+                chunk_id=c["chunk_id"],
+                doc_id=c["doc_id"],
+                title=c["title"],
+                kommun=c["kommun"],
+                organ=c["organ"],
+                doc_type=c["doc_type"],
+                date=c["date"],
+                paragraf=c["paragraf"],
+                dnr=c["dnr"],
+                dnr_as_written=c["dnr_as_written"],
+                section=c["section"],
+                page=c["page"],
+                text=personnummer.mask(c["text"]),
+                span=[c["span_start"], c["span_end"]],
                 view=f"/documents/{c['doc_id']}?highlight={c['span_start']}-{c['span_end']}#citat",
             )
             for c in chunks
@@ -139,7 +200,14 @@ class StatusController(Controller):
     @get("/version", sync_to_thread=True, summary="Index version, model, document and chunk counts")
     def version(self, index: NamedDependency[Loaded]) -> VersionInfo:
         m = index.manifest
-        return VersionInfo(index.version, str(m.get("model_path")), int(m.get("dimension", 0)), int(m.get("documents", 0)), int(m.get("chunks", 0)), m.get("created"))
+        return VersionInfo(
+            index.version,
+            str(m.get("model_path")),
+            int(m.get("dimension", 0)),
+            int(m.get("documents", 0)),
+            int(m.get("chunks", 0)),
+            m.get("created"),
+        )
 
 
 def _question(value: str | None, field: str, limit: int) -> str:
@@ -155,10 +223,16 @@ def _question(value: str | None, field: str, limit: int) -> str:
 
 def _filters(index: Loaded, kommun, organ, doc_type, date_from, date_to, dnr, paragraf) -> Filters:
     facets = _facets(index)
-    for field, value, known in (("kommun", kommun, facets.kommuner), ("organ", organ, facets.organ), ("doc_type", doc_type, facets.doc_types)):
+    for field, value, known in (
+        ("kommun", kommun, facets.kommuner),
+        ("organ", organ, facets.organ),
+        ("doc_type", doc_type, facets.doc_types),
+    ):
         if value and fold(value) not in {fold(k) for k in known}:
             raise BadRequest(
-                field, f"Okänt värde; giltiga värden: {', '.join(known)}", f"unknown value; valid values: {', '.join(known)}"
+                field,
+                f"Okänt värde; giltiga värden: {', '.join(known)}",
+                f"unknown value; valid values: {', '.join(known)}",
             )
     for field, value in (("date_from", date_from), ("date_to", date_to)):
         if value:
@@ -167,10 +241,22 @@ def _filters(index: Loaded, kommun, organ, doc_type, date_from, date_to, dnr, pa
             except ValueError:
                 raise BadRequest(field, "Ogiltigt datum; skriv ÅÅÅÅ-MM-DD", "not a date; write YYYY-MM-DD") from None
     if dnr and (len(dnr) > 60 or not dnrs.find_all(dnr, typed=True)):
-        raise BadRequest("dnr", "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457", "not a diarienummer; write e.g. KS-2024/00457")
+        raise BadRequest(
+            "dnr",
+            "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457",
+            "not a diarienummer; write e.g. KS-2024/00457",
+        )
     if paragraf and not _PARAGRAF.fullmatch(paragraf.strip()):
         raise BadRequest("paragraf", "Ogiltig paragraf; skriv t.ex. § 228", "not a paragraf; write e.g. § 228")
-    return Filters(kommun or None, organ or None, doc_type or None, date_from or None, date_to or None, dnr or None, paragraf or None)
+    return Filters(
+        kommun or None,
+        organ or None,
+        doc_type or None,
+        date_from or None,
+        date_to or None,
+        dnr or None,
+        paragraf or None,
+    )
 
 
 def _facets(index: Loaded) -> Facets:

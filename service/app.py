@@ -74,19 +74,33 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
         },
     )
     rate_limit = RateLimitConfig(
-        rate_limit=("minute", settings.rate_per_minute), identifier_for_request=access.client, exclude=["^/static", "^/$", "^/documents"]
+        rate_limit=("minute", settings.rate_per_minute),
+        identifier_for_request=access.client,
+        exclude=["^/static", "^/$", "^/documents"],
     )
     origins = [o.strip() for o in settings.cors_origins.split(",") if o.strip()]
     return Litestar(
-        route_handlers=[page, document_view, api, create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False)],
+        route_handlers=[
+            page,
+            document_view,
+            api,
+            create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
+        ],
         middleware=[rate_limit.middleware],
         before_send=[security_headers],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         cors_config=CORSConfig(
-            allow_origins=origins, allow_headers=["X-API-Key", "X-Widget-Token", "Content-Type"], expose_headers=["Retry-After", "X-Trace-Id"]
-        ) if origins else None,
+            allow_origins=origins,
+            allow_headers=["X-API-Key", "X-Widget-Token", "Content-Type"],
+            expose_headers=["Retry-After", "X-Trace-Id"],
+        )
+        if origins
+        else None,
         openapi_config=OpenAPIConfig(
-            title="Protokollsök", version="1", path="/schema", render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])]
+            title="Protokollsök",
+            version="1",
+            path="/schema",
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[querylog.close],
@@ -100,7 +114,14 @@ def serve(settings: Settings, live: LiveIndex, host: str, port: int) -> None:
     access = Access(settings.api_keys.split(","), settings.token_secret or None)
     app = create_app(settings, live, access)
     if not access.required:
-        where = "loopback only" if host in ("127.0.0.1", "localhost", "::1") else f"{host}, OPEN TO ANYONE WHO CAN REACH IT"
-        print(f"protokollsok serve: no API keys set (PROTOKOLLSOK_API_KEYS): the API needs no key; listening on {where}")
-    print(f"Protokollsök: http://{'localhost' if host == '127.0.0.1' else host}:{port}/  (index {live.current().version})", flush=True)
+        where = (
+            "loopback only" if host in ("127.0.0.1", "localhost", "::1") else f"{host}, OPEN TO ANYONE WHO CAN REACH IT"
+        )
+        print(
+            f"protokollsok serve: no API keys set (PROTOKOLLSOK_API_KEYS): the API needs no key; listening on {where}"
+        )
+    print(
+        f"Protokollsök: http://{'localhost' if host == '127.0.0.1' else host}:{port}/  (index {live.current().version})",
+        flush=True,
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -36,7 +36,9 @@ def render(document: Document, highlight: tuple[int, int] | None, notice: str) -
     for unit in document.units:
         label = " ".join(x for x in (unit.paragraf, unit.dnr_as_written and f"Dnr {unit.dnr_as_written}") if x)
         if label:
-            markers.setdefault(unit.start, []).append(f'<span class="paragraf" id="u-{unit.start}">{html.escape(label)}</span>')
+            markers.setdefault(unit.start, []).append(
+                f'<span class="paragraf" id="u-{unit.start}">{html.escape(label)}</span>'
+            )
     cuts = sorted(set(markers) | ({highlight[0], highlight[1]} if highlight else set()) | {0, len(text)})
     parts: list[str] = []
     for start, end in zip(cuts, cuts[1:]):
@@ -47,7 +49,9 @@ def render(document: Document, highlight: tuple[int, int] | None, notice: str) -
         if highlight and end == highlight[1]:
             parts.append("</mark>")
     meta = " · ".join(
-        html.escape(x) for x in (f"{document.kommun} kommun", document.organ, document.doc_type, document.date or "datum saknas") if x
+        html.escape(x)
+        for x in (f"{document.kommun} kommun", document.organ, document.doc_type, document.date or "datum saknas")
+        if x
     )
     return f"""<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

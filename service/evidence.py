@@ -48,7 +48,10 @@ KINDS = {
         _AMOUNT,
     ),
     "andel": (r"\b(?:ränta\w*|procent\w*|andel\w*|hur stor del|hur många procent)\b", r"\d(?:,\d+)?\s?(?:%|procent)"),
-    "antal": (r"\b(?:hur många|antal\w*|hur stort antal)\b", r"\b\d+\b|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv)\b"),
+    "antal": (
+        r"\b(?:hur många|antal\w*|hur stort antal)\b",
+        r"\b\d+\b|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv)\b",
+    ),
     "datum": (
         r"\b(?:när|vilket datum|vilken dag|vilket år|sedan när|från när|senast|hur länge)\b",
         rf"\b(?:19|20)\d{{2}}\b|\b\d{{1,2}}(?::e)? (?:{_MONTHS})\b",
@@ -105,9 +108,13 @@ class Support:
 
 
 class Evidence:
-    def __init__(self, analyzer: Analyzer, lexical: Lexical, indexed_kommuner: list[str], synonyms: Synonyms | None = None):
+    def __init__(
+        self, analyzer: Analyzer, lexical: Lexical, indexed_kommuner: list[str], synonyms: Synonyms | None = None
+    ):
         self.analyzer = analyzer
-        self.indexed_kommuner = {name: re.compile(rf"\b{re.escape(name)}s?\b", re.IGNORECASE) for name in indexed_kommuner}
+        self.indexed_kommuner = {
+            name: re.compile(rf"\b{re.escape(name)}s?\b", re.IGNORECASE) for name in indexed_kommuner
+        }
         self.synonyms = synonyms
         self.vocabulary = lexical.vocabulary
         indptr = np.asarray(lexical.retriever.scores["indptr"])
@@ -127,14 +134,21 @@ class Evidence:
         kommuner = {m.group("a") or m.group("b") for m in _acting_kommun().finditer(question)}
         kommuner.update(name for name, pattern in self.indexed_kommuner.items() if pattern.search(question))
         named = frozenset(fold_kommun(name) for name in kommuner)
-        return Asked(question, weights, alternatives, kinds, frozenset(_YEAR.findall(question)), named, acting_organs(question))
+        return Asked(
+            question, weights, alternatives, kinds, frozenset(_YEAR.findall(question)), named, acting_organs(question)
+        )
 
     def support(self, asked: Asked, chunk: dict) -> Support:
         """How well one chunk (a metadata row, as search returns it) supports an answer."""
-        context = " ".join(str(chunk.get(k) or "") for k in ("title", "paragraf", "dnr_as_written", "section", "kommun", "organ", "doc_type", "date"))
+        context = " ".join(
+            str(chunk.get(k) or "")
+            for k in ("title", "paragraf", "dnr_as_written", "section", "kommun", "organ", "doc_type", "date")
+        )
         present = set(self.analyzer.tokens(f"{context}\n{chunk['text']}"))
         total = sum(asked.weights.values()) or 1.0
-        found = sum(w for t, w in asked.weights.items() if t in present or not present.isdisjoint(asked.alternatives.get(t, ())))
+        found = sum(
+            w for t, w in asked.weights.items() if t in present or not present.isdisjoint(asked.alternatives.get(t, ()))
+        )
         share = found / total
         text = chunk["text"]
         kinds_met = not asked.kinds or any(_SHOWS[kind].search(text) for kind in asked.kinds)
@@ -142,7 +156,12 @@ class Evidence:
         kommun_met = not asked.kommuner or fold_kommun(chunk.get("kommun") or "") in asked.kommuner
         organ_met = not asked.organs or bool(asked.organs & _deciding_organs(text, chunk.get("section") or ""))
         strength = share
-        for met, factor in ((kinds_met, KIND_MISSING), (year_met, YEAR_MISSING), (kommun_met, KOMMUN_MISSING), (organ_met, ORGAN_MISSING)):
+        for met, factor in (
+            (kinds_met, KIND_MISSING),
+            (year_met, YEAR_MISSING),
+            (kommun_met, KOMMUN_MISSING),
+            (organ_met, ORGAN_MISSING),
+        ):
             strength *= 1 if met else factor
         return Support(strength, share, kinds_met, year_met, kommun_met, organ_met)
 
@@ -167,7 +186,12 @@ def _deciding_organs(text: str, section: str) -> set[str]:
     """Organs the passage shows deciding: `X beslutar/beslutade/antog …`, `antogs/beslutades av X`, or the
     passage is the decision section of X (`Kommunstyrelsens beslut`)."""
     found = {_organ_key(a) for a in re.findall(rf"\b{_ORGAN}\s+{_DECIDES}", text, re.IGNORECASE)}
-    found |= {_organ_key(a) for a in re.findall(rf"\b(?:antogs|beslutades|fastställdes|godkändes|avslogs|beviljades)\s+av\s+{_ORGAN}\b", text, re.IGNORECASE)}
+    found |= {
+        _organ_key(a)
+        for a in re.findall(
+            rf"\b(?:antogs|beslutades|fastställdes|godkändes|avslogs|beviljades)\s+av\s+{_ORGAN}\b", text, re.IGNORECASE
+        )
+    }
     found |= {_organ_key(a) for a in re.findall(rf"\b{_ORGAN}\s+beslut$", section, re.IGNORECASE)}
     return found
 
@@ -178,7 +202,11 @@ def fold_kommun(name: str) -> str:
 
 @cache
 def _acting_kommun() -> re.Pattern:
-    names = [line.strip() for line in KOMMUNER.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    names = [
+        line.strip()
+        for line in KOMMUNER.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(
         rf"(?:(?:fullmäktige|styrelse\w*|nämnd\w*|utskott\w*|kommunen) i (?P<a>{alternatives})\b"

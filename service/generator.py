@@ -62,8 +62,14 @@ class Generator:
 
     def _complete(self, content: str) -> str:
         headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
-        body = {"model": self.model, "temperature": 0, "messages": [{"role": "system", "content": PROMPT}, {"role": "user", "content": content}]}
-        response = httpx.post(f"{self.url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=TIMEOUT_SECONDS)
+        body = {
+            "model": self.model,
+            "temperature": 0,
+            "messages": [{"role": "system", "content": PROMPT}, {"role": "user", "content": content}],
+        }
+        response = httpx.post(
+            f"{self.url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=TIMEOUT_SECONDS
+        )
         response.raise_for_status()
         return str(response.json()["choices"][0]["message"]["content"])
 

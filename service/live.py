@@ -43,7 +43,12 @@ class Loaded:
 
 class LiveIndex:
     def __init__(
-        self, root: Path, embedder: Embedder, analyzer: Analyzer, synonyms: Synonyms | None, generator: Generator | None = None,
+        self,
+        root: Path,
+        embedder: Embedder,
+        analyzer: Analyzer,
+        synonyms: Synonyms | None,
+        generator: Generator | None = None,
         **search_options,
     ):
         self.store = Store(root)
@@ -63,7 +68,9 @@ class LiveIndex:
         if self._loaded is None or now - self._checked >= CHECK_EVERY:
             self._refresh(now)
         if self._loaded is None:
-            raise FileNotFoundError(f"{self.store.root}: no index has been published; run `protokollsok ingest PATH` first")
+            raise FileNotFoundError(
+                f"{self.store.root}: no index has been published; run `protokollsok ingest PATH` first"
+            )
         return self._loaded
 
     def _refresh(self, now: float) -> None:
@@ -83,6 +90,8 @@ class LiveIndex:
                     raise
                 return
             evidence = Evidence(self.analyzer, searcher.lexical, searcher.meta.kommuner(), self.synonyms)
-            self._loaded = Loaded(version.name, version.manifest, searcher, evidence, Answerer(searcher, evidence, self.generator))
+            self._loaded = Loaded(
+                version.name, version.manifest, searcher, evidence, Answerer(searcher, evidence, self.generator)
+            )
             self._target = target
             log.info("serving index version=%s chunks=%s", version.name, version.manifest.get("chunks"))

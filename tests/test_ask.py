@@ -17,8 +17,32 @@ from protokollsok.service.querylog import default_path
 from samples import TEXT, personnummer
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWER_FIELDS = {"question", "answered", "answer", "sources", "disclaimer", "index_version", "trace_id", "evidence_strength", "summary"}
-SOURCE_FIELDS = {"n", "chunk_id", "doc_id", "title", "kommun", "organ", "doc_type", "date", "paragraf", "dnr", "page", "quote", "span"}
+ANSWER_FIELDS = {
+    "question",
+    "answered",
+    "answer",
+    "sources",
+    "disclaimer",
+    "index_version",
+    "trace_id",
+    "evidence_strength",
+    "summary",
+}
+SOURCE_FIELDS = {
+    "n",
+    "chunk_id",
+    "doc_id",
+    "title",
+    "kommun",
+    "organ",
+    "doc_type",
+    "date",
+    "paragraf",
+    "dnr",
+    "page",
+    "quote",
+    "span",
+}
 PNR = personnummer("811218", "987")
 
 
@@ -54,7 +78,12 @@ def test_decision_question_is_answered_with_the_decision_text_cited(corpus_index
     first = answer["answer"][0]
     assert first["text"].startswith("Kommunstyrelsen beslutar implementera ett nytt arbetssätt")
     source = answer["sources"][first["citations"][0] - 1]
-    assert (source["kommun"], source["paragraf"], source["dnr"], source["date"]) == ("Kalix", "§ 228", "2023-00495", "2023-12-11")
+    assert (source["kommun"], source["paragraf"], source["dnr"], source["date"]) == (
+        "Kalix",
+        "§ 228",
+        "2023-00495",
+        "2023-12-11",
+    )
     assert all(len(s["text"].split()) <= 60 for s in answer["answer"])
 
 
@@ -88,12 +117,17 @@ def test_unsupported_question_is_abstained_with_nearest_passages(corpus_index, i
 
 def test_search_says_when_no_hit_is_likely_relevant(corpus_index, capsys):
     capsys.readouterr()
-    assert main(["search", "Hur mycket kostar det nya badhuset i Göteborg?", "--index", str(corpus_index), "--json"]) == 0
+    assert (
+        main(["search", "Hur mycket kostar det nya badhuset i Göteborg?", "--index", str(corpus_index), "--json"]) == 0
+    )
     hits = json.loads(capsys.readouterr().out)["hits"]
     assert hits and not any(h["likely_relevant"] for h in hits)
     assert main(["search", "Hur mycket kostar det nya badhuset i Göteborg?", "--index", str(corpus_index)]) == 0
     assert "Ingen träff verkar svara på frågan" in capsys.readouterr().out
-    assert main(["search", "Vad beslutade kommunstyrelsen i Kalix om e-handel?", "--index", str(corpus_index), "--json"]) == 0
+    assert (
+        main(["search", "Vad beslutade kommunstyrelsen i Kalix om e-handel?", "--index", str(corpus_index), "--json"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["hits"][0]["likely_relevant"] is True
 
 
@@ -114,7 +148,10 @@ def test_trace_id_finds_its_query_log_row_beside_the_index(corpus_index, capsys)
 def test_queries_file_answers_each_line_in_order(corpus_index, tmp_path, capsys):
     queries = tmp_path / "fragor.jsonl"
     queries.write_text(
-        json.dumps({"question": "Vad beslutade kommunstyrelsen om e-handel?", "filters": {"kommun": "Kalix"}}, ensure_ascii=False)
+        json.dumps(
+            {"question": "Vad beslutade kommunstyrelsen om e-handel?", "filters": {"kommun": "Kalix"}},
+            ensure_ascii=False,
+        )
         + "\nHur mycket kostar det nya badhuset i Göteborg?\n",
         encoding="utf-8",
     )
@@ -240,7 +277,11 @@ def test_ingest_search_ask_and_serve_make_no_outbound_connection(tmp_path):
     script.write_text(textwrap.dedent(GUARD), encoding="utf-8")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(ROOT)}
     run = subprocess.run(
-        [sys.executable, str(script), str(record), str(tmp_path / "index")], capture_output=True, text=True, env=env, timeout=600
+        [sys.executable, str(script), str(record), str(tmp_path / "index")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert "CODES [0, 0, 0, 200]" in run.stdout, run.stdout[-2000:] + run.stderr[-2000:]

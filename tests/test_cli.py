@@ -116,10 +116,20 @@ def test_search_never_shows_two_identical_hits(tmp_path, embedder, analyzer, ing
 
     original = ingested[NORSJO]
     twin = type(original.document)(**{**vars(original.document), "doc_id": "norsjo-kopia"})
-    twin_chunks = [type(c)(**{**vars(c), "doc_id": "norsjo-kopia", "chunk_id": c.chunk_id.replace(NORSJO, "norsjo-kopia")}) for c in original.chunks]
+    twin_chunks = [
+        type(c)(**{**vars(c), "doc_id": "norsjo-kopia", "chunk_id": c.chunk_id.replace(NORSJO, "norsjo-kopia")})
+        for c in original.chunks
+    ]
     store = Store(tmp_path / "index")
     with store.writing():
-        publish(store, [Entry(original.document, original.chunks, "a"), Entry(twin, twin_chunks, "b")], embedder, analyzer, "twins", keep=1)
+        publish(
+            store,
+            [Entry(original.document, original.chunks, "a"), Entry(twin, twin_chunks, "b")],
+            embedder,
+            analyzer,
+            "twins",
+            keep=1,
+        )
     searcher = Searcher(store.current(), embedder, analyzer)
     try:
         for query in ("Kollektivtrafikplan 2025-2028", "KS-25/00213", "justerare"):
@@ -139,5 +149,9 @@ def test_every_option_of_every_command_has_help():
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, sub in commands.choices.items():
         for action in sub._actions:
-            if action.option_strings and action.dest != "help" or action.dest in ("query", "paths", "file", "version", "doc_ids", "trace_id", "questions"):
+            if (
+                action.option_strings
+                and action.dest != "help"
+                or action.dest in ("query", "paths", "file", "version", "doc_ids", "trace_id", "questions")
+            ):
                 assert action.help, f"{name} {action.option_strings or action.dest} has no --help text"

@@ -23,7 +23,9 @@ class _Endpoint(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 (the standard library's name)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        type(self).requests.append({"path": self.path, "body": body, "authorization": self.headers.get("Authorization")})
+        type(self).requests.append(
+            {"path": self.path, "body": body, "authorization": self.headers.get("Authorization")}
+        )
         extracts = dict(re.findall(r"^\[(\d+)\] (.+)$", body["messages"][-1]["content"], re.M))
         content = type(self).reply({int(k): v for k, v in extracts.items()})
         data = json.dumps({"choices": [{"message": {"role": "assistant", "content": content}}]}).encode()
@@ -77,7 +79,9 @@ def test_invented_fact_is_dropped_and_the_rest_kept(endpoint, corpus_index, caps
 
 
 def test_mostly_invented_summary_is_not_shown(endpoint, corpus_index, capsys):
-    endpoint.reply = lambda extracts: "Beslutet fattades enhälligt efter votering [1]. Fullmäktige bekräftade det i mars 2024 [1]."
+    endpoint.reply = lambda extracts: (
+        "Beslutet fattades enhälligt efter votering [1]. Fullmäktige bekräftade det i mars 2024 [1]."
+    )
     answer = _ask(corpus_index, capsys)
     assert answer["summary"] == [] and answer["answered"] is True and answer["answer"]
 

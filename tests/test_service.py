@@ -40,7 +40,18 @@ def test_search_returns_the_object_search_json_prints(api, corpus_index, capsys)
     response = api.get("/api/search", params={"q": "Dnr KS 2023/651 planeringsdirektiv", "k": 5, "kommun": "umeå"})
     assert response.status_code == 200
     body = response.json()
-    cli = _cli_json(capsys, "search", "Dnr KS 2023/651 planeringsdirektiv", "--k", "5", "--kommun", "umeå", "--index", str(corpus_index), "--json")
+    cli = _cli_json(
+        capsys,
+        "search",
+        "Dnr KS 2023/651 planeringsdirektiv",
+        "--k",
+        "5",
+        "--kommun",
+        "umeå",
+        "--index",
+        str(corpus_index),
+        "--json",
+    )
     assert set(body) == set(cli)
     assert [h["chunk_id"] for h in body["hits"]] == [h["chunk_id"] for h in cli["hits"]]
     assert body["hits"][0] == {**cli["hits"][0]}
@@ -48,7 +59,11 @@ def test_search_returns_the_object_search_json_prints(api, corpus_index, capsys)
     log = QueryLog.open(default_path(corpus_index), 30)
     entry = log.get(body["trace_id"])
     log.close()
-    assert entry.kind == "search" and entry.sources == [h["chunk_id"] for h in body["hits"]] and entry.filters == {"kommun": "umeå"}
+    assert (
+        entry.kind == "search"
+        and entry.sources == [h["chunk_id"] for h in body["hits"]]
+        and entry.filters == {"kommun": "umeå"}
+    )
 
 
 def test_ask_returns_the_object_ask_json_prints(api, corpus_index, capsys):
@@ -101,7 +116,15 @@ def test_facets_health_version_and_openapi(api):
     assert health["status"] == "ok" and health["index_version"] == version["index_version"]
     assert version["documents"] == 5 and version["chunks"] > 500 and version["dimension"] == 384
     schema = api.get("/schema/openapi.json").json()
-    for path in ("/api/search", "/api/ask", "/api/documents/{doc_id}", "/api/cases/{dnr}", "/api/facets", "/api/health", "/api/version"):
+    for path in (
+        "/api/search",
+        "/api/ask",
+        "/api/documents/{doc_id}",
+        "/api/cases/{dnr}",
+        "/api/facets",
+        "/api/health",
+        "/api/version",
+    ):
         assert path in schema["paths"], path
     assert api.get("/schema").status_code == 200
 
@@ -188,7 +211,14 @@ def test_internal_error_has_no_stack_trace(corpus_index, embedder, analyzer, mon
 
 
 def test_security_headers_on_every_kind_of_response(api):
-    for path in ("/", "/api/health", "/api/nothing-here", "/static/document.css", f"/documents/{KALIX}", "/documents/nej"):
+    for path in (
+        "/",
+        "/api/health",
+        "/api/nothing-here",
+        "/static/document.css",
+        f"/documents/{KALIX}",
+        "/documents/nej",
+    ):
         response = api.get(path)
         assert SECURITY <= set(response.headers), path
         assert "'unsafe-inline'" not in response.headers["content-security-policy"]
@@ -217,7 +247,9 @@ def test_document_view_masks_personnummer(tmp_path, embedder, analyzer):
     record.write_text(TEXT + f"\nSökanden ({pnr}) beviljas bidrag.\n", encoding="utf-8")
     index = tmp_path / "index"
     assert main(["ingest", str(record), "--index", str(index)]) == 0
-    url, server = start_server(create_app(Settings.load(index=str(index)), live_index(index, embedder, analyzer), Access([])))
+    url, server = start_server(
+        create_app(Settings.load(index=str(index)), live_index(index, embedder, analyzer), Access([]))
+    )
     try:
         html = httpx.get(f"{url}/documents/{record.stem}", timeout=30).text
         assert "[personnummer]" in html and pnr not in html and pnr.replace("-", "") not in html
@@ -228,7 +260,12 @@ def test_document_view_masks_personnummer(tmp_path, embedder, analyzer):
 @pytest.fixture(scope="module")
 def guarded(corpus_index, embedder, analyzer):
     """A server with API keys, one allowed CORS origin and a low rate limit."""
-    settings = Settings.load(index=str(corpus_index), api_keys="nyckel-1,nyckel-2", cors_origins="https://intranat.kalix.se", rate_per_minute=1000)
+    settings = Settings.load(
+        index=str(corpus_index),
+        api_keys="nyckel-1,nyckel-2",
+        cors_origins="https://intranat.kalix.se",
+        rate_per_minute=1000,
+    )
     access = Access(settings.api_keys.split(","))
     url, server = start_server(create_app(settings, live_index(corpus_index, embedder, analyzer), access))
     yield url, access
@@ -277,7 +314,9 @@ def test_rate_limit_answers_429_with_retry_after(corpus_index, embedder, analyze
 
 
 def test_new_version_is_served_without_restart_or_failed_request(index_copy, embedder, analyzer):
-    url, server = start_server(create_app(Settings.load(index=str(index_copy)), live_index(index_copy, embedder, analyzer), Access([])))
+    url, server = start_server(
+        create_app(Settings.load(index=str(index_copy)), live_index(index_copy, embedder, analyzer), Access([]))
+    )
     failures: list[str] = []
     versions: set[str] = set()
     stop = threading.Event()
