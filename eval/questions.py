@@ -13,7 +13,6 @@ from pathlib import Path
 
 from protokollsok.indexes.metadata import Filters
 
-_FILTERS = {"kommun", "organ", "doc_type", "date_from", "date_to", "dnr", "paragraf"}
 
 
 class QuestionSetError(ValueError):
@@ -71,10 +70,10 @@ def load(path: Path) -> list[Question]:
         if qid in seen:
             raise QuestionSetError(f"{where}: question id '{qid}' is used twice")
         seen.add(qid)
-        filters = data.get("filters") or {}
-        unknown = set(filters) - _FILTERS
-        if unknown:
-            raise QuestionSetError(f"{where} (question {qid}): unknown filter(s) {', '.join(sorted(unknown))}")
+        try:
+            filters = Filters.from_dict(data.get("filters"))
+        except ValueError as error:
+            raise QuestionSetError(f"{where} (question {qid}): {error}") from error
         try:
             evidence = [Evidence(**e) for e in data.get("evidence") or []]
         except TypeError as error:
@@ -82,7 +81,7 @@ def load(path: Path) -> list[Question]:
         if data["answerable"] and not evidence:
             raise QuestionSetError(f"{where} (question {qid}): answerable but has no evidence")
         questions.append(
-            Question(qid, data["question"], data["type"], bool(data["answerable"]), data.get("answer"), evidence, Filters(**filters))
+            Question(qid, data["question"], data["type"], bool(data["answerable"]), data.get("answer"), evidence, filters)
         )
     if not questions:
         raise QuestionSetError(f"{path}: no questions")

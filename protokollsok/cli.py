@@ -9,7 +9,6 @@ import logging
 import sys
 from pathlib import Path
 
-from .ingest.structure import fold
 from .settings import Settings
 
 log = logging.getLogger("protokollsok")
@@ -316,7 +315,7 @@ def _inspect(args, settings: Settings) -> int:
 
 
 def _search(args, settings: Settings) -> int:
-    from .service import personnummer
+    from .service.hits import shown
     from .service.querylog import QueryLog, default_path
 
     requests = _requests(args)
@@ -327,15 +326,8 @@ def _search(args, settings: Settings) -> int:
     try:
         for query, filters in requests:
             result = searcher.search(query, args.k, filters, args.mode)
-            asked = evidence.read(query)
-            likely = [evidence.support(asked, h.chunk).likely for h in result.hits]
-            trace = log.record("search", query, _filter_dict(filters), [h.chunk["chunk_id"] for h in result.hits], result.version, None)
-            out = result.to_json()
-            out["query"] = personnummer.mask(out["query"])
-            out["trace_id"] = trace
-            for hit, flag in zip(out["hits"], likely):
-                hit["text"] = personnummer.mask(hit["text"])
-                hit["likely_relevant"] = flag
+            out = shown(result, evidence)
+            out["trace_id"] = log.record("search", query, filters.to_dict(), [h["chunk_id"] for h in out["hits"]], result.version, None)
             if args.json:
                 print(json.dumps(out, ensure_ascii=False))
             else:
@@ -358,7 +350,7 @@ def _ask(args, settings: Settings) -> int:
         for question, filters in requests:
             answer = answerer.ask(question, filters)
             answer.trace_id = log.record(
-                "ask", question, _filter_dict(filters), [s.chunk_id for s in answer.sources], answer.index_version, answer.answered
+                "ask", question, filters.to_dict(), [s.chunk_id for s in answer.sources], answer.index_version, answer.answered
             )
             if args.json:
                 print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -407,12 +399,6 @@ def _query_line(line: str, path: Path, number: int):
         ) from error
 
 
-def _filter_dict(filters) -> dict:
-    from dataclasses import asdict
-
-    return {k: v for k, v in asdict(filters).items() if v}
-
-
 def _print_result(out: dict) -> None:
     hits = out["hits"]
     print(f"{out['query']}  [index {out['index_version']}, {len(hits)} {'träff' if len(hits) == 1 else 'träffar'}]")
@@ -454,7 +440,7 @@ def _citation(c: dict) -> str:
 def _evidence(searcher):
     from .service.evidence import Evidence
 
-    return Evidence(searcher.analyzer, searcher.lexical, searcher.meta.kommuner(), searcher.synonyms)
+    return Evidence(searcher.analyzer, searcher.lexical, searcher.meta.facets()["kommuner"], searcher.synonyms)
 
 
 def _serve(args, settings: Settings) -> int:
@@ -553,10 +539,10 @@ def _check_requests(requests: list, settings: Settings) -> None:
                 f"the question is {len(question)} characters; the limit is {settings.max_query_chars} "
                 "(PROTOKOLLSOK_MAX_QUERY_CHARS). Shorten it"
             )
-        for name, value, known in (("kommun", filters.kommun, facets["kommuner"]), ("organ", filters.organ, facets["organ"]),
-                                   ("doc-type", filters.doc_type, facets["doc_types"])):
-            if value and fold(value) not in {fold(k) for k in known}:
-                raise ValueError(f"--{name} '{value}' is not in the index; the index has: {', '.join(known)}")
+        unknown = filters.unknown_value(facets)
+        if unknown:
+            name, value, known = unknown
+            raise ValueError(f"--{name.replace('_', '-')} '{value}' is not in the index; the index has: {', '.join(known)}")
 
 
 def _versions(args, settings: Settings) -> int:

@@ -20,12 +20,12 @@ from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from protokollsok.indexes.metadata import Filters, parse_date
 from protokollsok.ingest import dnr as dnrs
-from protokollsok.ingest.structure import fold
 from protokollsok.settings import Settings
 
 from . import personnummer
 from .access import BadRequest
 from .live import Loaded
+from .hits import shown
 from .querylog import QueryLog
 from .schemas import (
     AskRequest,
@@ -65,22 +65,11 @@ class SearchController(Controller):
     ) -> Response[SearchResponse]:
         query = _question(q, "q", settings.max_query_chars)
         filters = _filters(index, kommun, organ, doc_type, date_from, date_to, dnr, paragraf)
-        result = index.searcher.search(query, k, filters)
-        asked = index.evidence.read(query)
-        hits = []
-        for hit in result.hits:
-            data = hit.to_json()
-            data["text"] = personnummer.mask(data["text"])
-            data["likely_relevant"] = index.evidence.support(asked, hit.chunk).likely
-            hits.append(data)
-        trace = querylog.record(
-            "search", query, _filter_dict(filters), [h["chunk_id"] for h in hits], result.version, None
+        out = shown(index.searcher.search(query, k, filters), index.evidence)
+        out["trace_id"] = querylog.record(
+            "search", query, filters.to_dict(), [h["chunk_id"] for h in out["hits"]], out["index_version"], None
         )
-        body = msgspec.convert(
-            {"query": personnummer.mask(query), "index_version": result.version, "hits": hits, "trace_id": trace},
-            SearchResponse,
-        )
-        return Response(body, headers={"X-Trace-Id": trace})
+        return Response(msgspec.convert(out, SearchResponse), headers={"X-Trace-Id": out["trace_id"]})
 
     @post(
         "/ask",
@@ -102,7 +91,7 @@ class SearchController(Controller):
         answer.trace_id = querylog.record(
             "ask",
             question,
-            _filter_dict(filters),
+            filters.to_dict(),
             [s.chunk_id for s in answer.sources],
             answer.index_version,
             answer.answered,
@@ -186,7 +175,7 @@ class RecordsController(Controller):
 
     @get("/facets", sync_to_thread=True, summary="The kommuner, organ, document types and date range in the index")
     def facets(self, index: NamedDependency[Loaded]) -> Facets:
-        return _facets(index)
+        return Facets(**index.facets)
 
 
 class StatusController(Controller):
@@ -222,18 +211,23 @@ def _question(value: str | None, field: str, limit: int) -> str:
 
 
 def _filters(index: Loaded, kommun, organ, doc_type, date_from, date_to, dnr, paragraf) -> Filters:
-    facets = _facets(index)
-    for field, value, known in (
-        ("kommun", kommun, facets.kommuner),
-        ("organ", organ, facets.organ),
-        ("doc_type", doc_type, facets.doc_types),
-    ):
-        if value and fold(value) not in {fold(k) for k in known}:
-            raise BadRequest(
-                field,
-                f"Okänt värde; giltiga värden: {', '.join(known)}",
-                f"unknown value; valid values: {', '.join(known)}",
-            )
+    filters = Filters(
+        kommun or None,
+        organ or None,
+        doc_type or None,
+        date_from or None,
+        date_to or None,
+        dnr or None,
+        paragraf or None,
+    )
+    unknown = filters.unknown_value(index.facets)
+    if unknown:
+        field, _, known = unknown
+        raise BadRequest(
+            field,
+            f"Okänt värde; giltiga värden: {', '.join(known)}",
+            f"unknown value; valid values: {', '.join(known)}",
+        )
     for field, value in (("date_from", date_from), ("date_to", date_to)):
         if value:
             try:
@@ -248,20 +242,4 @@ def _filters(index: Loaded, kommun, organ, doc_type, date_from, date_to, dnr, pa
         )
     if paragraf and not _PARAGRAF.fullmatch(paragraf.strip()):
         raise BadRequest("paragraf", "Ogiltig paragraf; skriv t.ex. § 228", "not a paragraf; write e.g. § 228")
-    return Filters(
-        kommun or None,
-        organ or None,
-        doc_type or None,
-        date_from or None,
-        date_to or None,
-        dnr or None,
-        paragraf or None,
-    )
-
-
-def _facets(index: Loaded) -> Facets:
-    return Facets(**index.searcher.meta.facets())
-
-
-def _filter_dict(filters: Filters) -> dict:
-    return {k: v for k, v in asdict(filters).items() if v}
+    return filters

@@ -36,6 +36,7 @@ class Loaded:
 
     version: str
     manifest: dict
+    facets: dict
     searcher: Searcher
     evidence: Evidence
     answerer: Answerer
@@ -89,9 +90,10 @@ class LiveIndex:
                 if self._loaded is None:
                     raise
                 return
-            evidence = Evidence(self.analyzer, searcher.lexical, searcher.meta.kommuner(), self.synonyms)
+            facets = searcher.meta.facets()  # once a version: every request's filters are checked against them
+            evidence = Evidence(self.analyzer, searcher.lexical, facets["kommuner"], self.synonyms)
             self._loaded = Loaded(
-                version.name, version.manifest, searcher, evidence, Answerer(searcher, evidence, self.generator)
+                version.name, version.manifest, facets, searcher, evidence, Answerer(searcher, evidence, self.generator)
             )
             self._target = target
             log.info("serving index version=%s chunks=%s", version.name, version.manifest.get("chunks"))

@@ -120,3 +120,10 @@ def test_damaged_piece_table_is_refused(tmp_path):
     damaged.write_bytes(bytes(data))
     with pytest.raises(e5convert.ConversionError, match="damaged|truncated"):
         e5convert.read(damaged)
+
+
+def test_missing_tensor_is_refused_by_name():
+    packed = e5convert.read(e5convert.source_file())
+    del packed.tensors["l3.fi.w"]
+    with pytest.raises(e5convert.ConversionError, match=r"l3\.fi\.w is missing"):
+        e5convert.state_dict(packed)
