@@ -23,7 +23,7 @@ def run(args, settings, searcher: Searcher, evidence=None) -> int:
         questions = [q for path in args.questions for q in load(path)]
         if len({q.id for q in questions}) < len(questions):
             raise QuestionSetError("the question files share question ids; give each question set its own ids")
-        documents = {doc_id: searcher.meta.document(doc_id).text for doc_id in searcher.meta.document_ids()}
+        documents = {doc_id: searcher.reader.document(doc_id).text for doc_id in searcher.reader.document_ids()}
         validate(questions, documents)
     except QuestionSetError as error:
         print(f"protokollsok eval: {error}", file=sys.stderr)
@@ -123,7 +123,7 @@ def _relevant_in_index(q: Question, searcher: Searcher) -> int:
     """How many chunks in the whole index are relevant: the ideal list nDCG compares with."""
     count = 0
     for doc in {e.doc for e in q.evidence}:
-        for (text,) in searcher.meta.db.execute("SELECT text FROM chunks WHERE doc_id = ?", (doc,)):
+        for text in searcher.reader.chunk_texts(doc):
             count += any(relevant(e, doc, text) for e in q.evidence)
     return count
 

@@ -14,9 +14,14 @@ import hashlib
 import logging
 import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
+
+ENCODE_BATCH = 4096
+LOOKUP_BATCH = 65536
 
 
 class Embedder:
@@ -66,7 +71,8 @@ class Embedder:
 
 
 class EmbeddingCache:
-    """Vectors by (model, text hash) in SQLite; `encode` fills what is missing through the embedder."""
+    """Vectors by (model, text hash) in SQLite. `ensure` encodes what is missing and `batches` streams the
+    vectors back in a given order, so an index of millions of chunks never holds all of them as float32."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -74,21 +80,52 @@ class EmbeddingCache:
         self.db.execute(
             "CREATE TABLE IF NOT EXISTS vectors (model TEXT, hash TEXT, vector BLOB, PRIMARY KEY (model, hash))"
         )
+        self.db.execute("CREATE TEMP TABLE wanted (position INTEGER PRIMARY KEY, hash TEXT)")
 
     def encode(self, embedder: Embedder, texts: list[str], progress: bool = False) -> np.ndarray:
+        """All vectors of `texts` as one array: for small sets; an index build uses `ensure` and `batches`."""
+        self.ensure(embedder, texts, progress)
         hashes = [text_hash(t) for t in texts]
-        known = self._lookup(embedder.model_id, set(hashes))
-        missing = sorted({h: t for h, t in zip(hashes, texts) if h not in known}.items())
-        if missing:
-            vectors = embedder.encode([t for _, t in missing], progress=progress)
-            rows = [(embedder.model_id, h, v.tobytes()) for (h, _), v in zip(missing, vectors)]
-            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", rows)
+        parts = list(self.batches(embedder.model_id, hashes))
+        return np.concatenate(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
+
+    def ensure(self, embedder: Embedder, texts: list[str], progress: bool = False) -> int:
+        """Encode and store the texts not cached yet; returns how many were encoded. Stored ENCODE_BATCH at a
+        time, so an interrupted build of a large corpus resumes where it stopped."""
+        by_hash = {text_hash(t): t for t in texts}
+        missing = self._missing(embedder.model_id, list(by_hash))
+        bar = tqdm(total=len(missing), unit="text", disable=not progress or not missing)
+        for i in range(0, len(missing), ENCODE_BATCH):
+            batch = missing[i : i + ENCODE_BATCH]
+            vectors = embedder.encode([by_hash[h] for h in batch])
+            self.db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(embedder.model_id, h, v.tobytes()) for h, v in zip(batch, vectors)],
+            )
             self.db.commit()
-            known.update({h: v for (h, _), v in zip(missing, vectors)})
-        out = np.zeros((len(texts), embedder.dimension), dtype=np.float32)
-        for i, h in enumerate(hashes):
-            out[i] = known[h]
-        return out
+            bar.update(len(batch))
+        bar.close()
+        return len(missing)
+
+    def batches(self, model_id: str, hashes: list[str], size: int = 65536) -> Iterator[np.ndarray]:
+        """The vectors of `hashes`, in that order, `size` rows at a time; a hash not cached is an error."""
+        for start in range(0, len(hashes), size):
+            batch = hashes[start : start + size]
+            self._want(batch)
+            rows = self.db.execute(
+                "SELECT wanted.position, vectors.vector FROM wanted JOIN vectors "
+                "ON vectors.model = ? AND vectors.hash = wanted.hash",
+                [model_id],
+            ).fetchall()
+            if len(rows) < len(batch):
+                found = {position for position, _ in rows}
+                absent = next(h for i, h in enumerate(batch) if i not in found)
+                raise KeyError(f"no vector cached for text {absent} with model {model_id}")
+            positions = np.fromiter((position for position, _ in rows), dtype=np.int64, count=len(rows))
+            vectors = np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.float32).reshape(len(rows), -1)
+            out = np.empty_like(vectors)
+            out[positions] = vectors
+            yield out
 
     def forget(self, keep: set[str]) -> None:
         """Drop vectors of texts no longer in any kept version (a removed record leaves nothing behind)."""
@@ -96,17 +133,22 @@ class EmbeddingCache:
         self.db.executemany("DELETE FROM vectors WHERE hash = ?", [(h,) for h in stored if h not in keep])
         self.db.commit()
 
-    def _lookup(self, model_id: str, hashes: set[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        wanted = list(hashes)
-        for i in range(0, len(wanted), 500):
-            batch = wanted[i : i + 500]
-            marks = ",".join("?" * len(batch))
-            for h, blob in self.db.execute(
-                f"SELECT hash, vector FROM vectors WHERE model = ? AND hash IN ({marks})", [model_id, *batch]
-            ):
-                found[h] = np.frombuffer(blob, dtype=np.float32)
-        return found
+    def _missing(self, model_id: str, hashes: list[str]) -> list[str]:
+        """The hashes without a cached vector, in order: one join per LOOKUP_BATCH, not a query per hash."""
+        out: list[str] = []
+        for start in range(0, len(hashes), LOOKUP_BATCH):
+            self._want(hashes[start : start + LOOKUP_BATCH])
+            found = self.db.execute(
+                "SELECT hash FROM wanted WHERE NOT EXISTS "
+                "(SELECT 1 FROM vectors WHERE model = ? AND hash = wanted.hash) ORDER BY position",
+                [model_id],
+            )
+            out += [row[0] for row in found]
+        return out
+
+    def _want(self, hashes: list[str]) -> None:
+        self.db.execute("DELETE FROM wanted")
+        self.db.executemany("INSERT INTO wanted VALUES (?, ?)", enumerate(hashes))
 
     def close(self) -> None:
         self.db.close()

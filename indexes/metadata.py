@@ -32,12 +32,28 @@ CREATE TABLE chunks (
     unit_kind TEXT, unit INTEGER, tokens INTEGER, model_tokens INTEGER, mentions TEXT, text_hash TEXT,
     kommun_f TEXT, organ_f TEXT, doc_type_f TEXT
 );
+CREATE TABLE dnr_mentions (dnr_key TEXT, row INTEGER);
 CREATE INDEX chunks_filters ON chunks (kommun_f, organ_f, doc_type_f, date);
 CREATE INDEX chunks_dnr ON chunks (dnr_key);
 CREATE INDEX chunks_paragraf ON chunks (paragraf);
+CREATE INDEX dnr_mentions_key ON dnr_mentions (dnr_key);
 """
+CHUNK_COLUMNS = (
+    "row", "chunk_id", "doc_id", "kommun", "organ", "doc_type", "date", "title", "paragraf", "dnr", "dnr_key",
+    "dnr_as_written", "section", "heading_path", "page", "pages", "span_start", "span_end", "text", "unit_kind", "unit",
+    "tokens", "model_tokens", "mentions", "text_hash", "kommun_f", "organ_f", "doc_type_f",
+)  # fmt: skip
 
 _CHUNK_FIELDS = [f.name for f in fields(Chunk)]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What ingest checks a file against: where a document came from, and hashes of its file and text."""
+
+    source: str
+    source_hash: str
+    text_hash: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,11 @@ class Metadata:
         return cls(db)
 
     @classmethod
+    def open(cls, folder: Path) -> "Metadata":
+        """A copied metadata file, to extend."""
+        return cls(sqlite3.connect(folder / FILE))
+
+    @classmethod
     def load(cls, folder: Path) -> "Metadata":
         uri = f"file:{folder / FILE}?mode=ro"
         return cls(sqlite3.connect(uri, uri=True, check_same_thread=False))
@@ -113,26 +134,10 @@ class Metadata:
         self.db.close()
 
     def add(self, document: Document, chunks: list[Chunk], source_hash: str, text_hashes: list[str]) -> None:
-        self.db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (
-                document.doc_id, document.source, document.kommun, document.organ, document.doc_type,
-                document.date, document.title, document.text, json.dumps(document.page_starts),
-                json.dumps([_unit_dict(u) for u in document.units], ensure_ascii=False), source_hash,
-            ),
-        )
-        first = self.count()
-        rows = []
-        for offset, (c, text_hash) in enumerate(zip(chunks, text_hashes)):
-            mentions = sorted({m.dnr.key for m in dnrs.find_all(c.text)})
-            rows.append((
-                first + offset, c.chunk_id, c.doc_id, c.kommun, c.organ, c.doc_type, c.date, c.title, c.paragraf,
-                c.dnr, dnrs.parse(c.dnr).key if c.dnr else None, c.dnr_as_written, c.section,
-                json.dumps(c.heading_path, ensure_ascii=False), c.page, json.dumps(c.pages), c.span[0], c.span[1],
-                c.text, c.unit_kind, c.unit, c.tokens, c.model_tokens, json.dumps(mentions), text_hash,
-                fold(c.kommun), fold(c.organ), fold(c.doc_type),
-            ))
-        self.db.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * len(rows[0]))})", rows) if rows else None
+        self.db.execute("INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?)", document_row(document, source_hash))
+        rows = chunk_rows(chunks, text_hashes, self.count())
+        self.db.executemany(f"INSERT INTO chunks VALUES ({','.join('?' * len(CHUNK_COLUMNS))})", rows)
+        self.db.executemany("INSERT INTO dnr_mentions VALUES (?, ?)", mention_rows(rows))
 
     def commit(self) -> None:
         self.db.commit()
@@ -144,23 +149,23 @@ class Metadata:
         """Every document with its chunks and source hash: what a new version starts from."""
         out = []
         for row in self.db.execute("SELECT * FROM documents ORDER BY doc_id").fetchall():
-            document = _document(row)
+            document = document_from_row(row)
             cursor = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? ORDER BY row", (document.doc_id,))
             names = [d[0] for d in cursor.description]
-            chunks = [_chunk(dict(zip(names, r))) for r in cursor.fetchall()]
+            chunks = [chunk_from_row(dict(zip(names, r))) for r in cursor.fetchall()]
             out.append((document, chunks, row[10]))
         return out
 
+    def known(self) -> dict[str, Known]:
+        """Every document's source and hashes, without reading its chunks."""
+        from .embed import text_hash
+
+        rows = self.db.execute("SELECT doc_id, source, source_hash, text FROM documents")
+        return {doc_id: Known(source, source_hash, text_hash(text)) for doc_id, source, source_hash, text in rows}
+
     def document(self, doc_id: str) -> Document | None:
         row = self.db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        return _document(row) if row else None
-
-    def kommun_per_row(self) -> tuple[list[str], np.ndarray]:
-        """Folded kommun names, and for each row the index of its kommun in them (-1 for none)."""
-        rows = self.db.execute("SELECT kommun_f FROM chunks ORDER BY row").fetchall()
-        names = sorted({kommun for (kommun,) in rows if kommun})
-        index = {name: i for i, name in enumerate(names)}
-        return names, np.array([index.get(kommun, -1) for (kommun,) in rows], dtype=np.int32)
+        return document_from_row(row) if row else None
 
     def document_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
@@ -173,6 +178,9 @@ class Metadata:
         names = [d[0] for d in cursor.description]
         by_row = {r[0]: dict(zip(names, r)) for r in cursor.fetchall()}
         return [by_row[int(r)] for r in rows]
+
+    def chunk_texts(self, doc_id: str) -> list[str]:
+        return [t for (t,) in self.db.execute("SELECT text FROM chunks WHERE doc_id = ? ORDER BY row", (doc_id,))]
 
     def unit_chunks(self, doc_id: str, unit: int) -> list[dict]:
         """Every chunk of one unit (§, memo, heading), in order."""
@@ -193,37 +201,72 @@ class Metadata:
         """Row ids that pass every filter; None when there is no filter at all."""
         if filters.empty():
             return None
-        where, args = [], []
-        for column, value in (("kommun_f", filters.kommun), ("organ_f", filters.organ), ("doc_type_f", filters.doc_type)):
-            if value:
-                where.append(f"{column} = ?")
-                args.append(fold(value))
-        if filters.date_from:
-            where.append("date >= ?")
-            args.append(filters.date_from)
-        if filters.date_to:
-            where.append("date <= ?")
-            args.append(filters.date_to)
-        if filters.dnr:
-            where.append("(dnr_key = ? OR mentions LIKE ?)")
-            key = _dnr_key(filters.dnr)
-            args += [key, f'%"{key}"%']
-        if filters.paragraf:
-            where.append("paragraf = ?")
-            args.append(normalise_paragraf(filters.paragraf))
-        rows = self.db.execute(f"SELECT row FROM chunks WHERE {' AND '.join(where)}", args).fetchall()
+        where, args = filter_sql(filters)
+        rows = self.db.execute(f"SELECT row FROM chunks WHERE {where}", args).fetchall()
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def rows_with_dnr(self, key: str) -> tuple[list[int], list[int], list[int]]:
         """Rows opening a unit that is the case, the unit's other rows, and rows whose text mentions it."""
         own = self.db.execute("SELECT row, doc_id, unit FROM chunks WHERE dnr_key = ? ORDER BY row", (key,)).fetchall()
-        mentioned = [r[0] for r in self.db.execute("SELECT row FROM chunks WHERE mentions LIKE ?", (f'%"{key}"%',))]
+        mentioned = [r[0] for r in self.db.execute("SELECT row FROM dnr_mentions WHERE dnr_key = ? ORDER BY row", (key,))]
         return (*_openings(own), mentioned)
 
     def rows_with_paragraf(self, paragraf: str) -> tuple[list[int], list[int]]:
         """Rows opening a unit that is the §, and the unit's other rows."""
         rows = self.db.execute("SELECT row, doc_id, unit FROM chunks WHERE paragraf = ? ORDER BY row", (paragraf,)).fetchall()
         return _openings(rows)
+
+
+def filter_sql(filters: Filters) -> tuple[str, list]:
+    """The filters as one SQL condition over the chunks table, with `?` placeholders."""
+    where, args = [], []
+    for column, value in (("kommun_f", filters.kommun), ("organ_f", filters.organ), ("doc_type_f", filters.doc_type)):
+        if value:
+            where.append(f"{column} = ?")
+            args.append(fold(value))
+    if filters.date_from:
+        where.append("date >= ?")
+        args.append(filters.date_from)
+    if filters.date_to:
+        where.append("date <= ?")
+        args.append(filters.date_to)
+    if filters.dnr:
+        key = _dnr_key(filters.dnr)
+        where.append("(dnr_key = ? OR row IN (SELECT row FROM dnr_mentions WHERE dnr_key = ?))")
+        args += [key, key]
+    if filters.paragraf:
+        where.append("paragraf = ?")
+        args.append(normalise_paragraf(filters.paragraf))
+    return " AND ".join(where), args
+
+
+def document_row(document: Document, source_hash: str) -> tuple:
+    return (
+        document.doc_id, document.source, document.kommun, document.organ, document.doc_type, document.date,
+        document.title, document.text, json.dumps(document.page_starts),
+        json.dumps([_unit_dict(u) for u in document.units], ensure_ascii=False), source_hash,
+    )  # fmt: skip
+
+
+def chunk_rows(chunks: list[Chunk], text_hashes: list[str], first: int) -> list[tuple]:
+    """The chunks as rows of CHUNK_COLUMNS, numbered from `first`."""
+    rows = []
+    for offset, (c, text_hash) in enumerate(zip(chunks, text_hashes)):
+        mentions = sorted({m.dnr.key for m in dnrs.find_all(c.text)})
+        rows.append((
+            first + offset, c.chunk_id, c.doc_id, c.kommun, c.organ, c.doc_type, c.date, c.title, c.paragraf,
+            c.dnr, dnrs.parse(c.dnr).key if c.dnr else None, c.dnr_as_written, c.section,
+            json.dumps(c.heading_path, ensure_ascii=False), c.page, json.dumps(c.pages), c.span[0], c.span[1],
+            c.text, c.unit_kind, c.unit, c.tokens, c.model_tokens, json.dumps(mentions), text_hash,
+            fold(c.kommun), fold(c.organ), fold(c.doc_type),
+        ))  # fmt: skip
+    return rows
+
+
+def mention_rows(rows: list[tuple]) -> list[tuple[str, int]]:
+    """(Dnr key, row) for every Dnr a chunk's text mentions: the lookup that finds a case cited elsewhere."""
+    at = CHUNK_COLUMNS.index("mentions")
+    return [(key, row[0]) for row in rows for key in json.loads(row[at])]
 
 
 def _openings(rows: list[tuple[int, str, int]]) -> tuple[list[int], list[int]]:
@@ -253,7 +296,7 @@ def _unit_dict(unit: Unit) -> dict:
     return data
 
 
-def _document(row: tuple) -> Document:
+def document_from_row(row: tuple) -> Document:
     units = []
     for u in json.loads(row[9]):
         sections = [Section(**s) for s in u.pop("sections")]
@@ -264,7 +307,7 @@ def _document(row: tuple) -> Document:
     )
 
 
-def _chunk(row: dict) -> Chunk:
+def chunk_from_row(row: dict) -> Chunk:
     values = {name: row[name] for name in _CHUNK_FIELDS if name in row}
     values["heading_path"] = json.loads(row["heading_path"])
     values["pages"] = json.loads(row["pages"])

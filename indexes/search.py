@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -31,11 +30,9 @@ from protokollsok.ingest.structure import fold
 from .analyzer import Analyzer
 from .answers import AnswerKinds
 from .embed import Embedder
-from .lexical import Lexical
-from .metadata import Filters, Metadata
-from .store import Version
+from .metadata import Filters
+from .reader import IndexVersion, LexicalScores
 from .synonyms import Synonyms
-from .vectors import Vectors
 
 MODES = ("hybrid", "lexical", "dense")
 FUSIONS = ("convex", "rrf")
@@ -103,7 +100,7 @@ class Result:
 class Searcher:
     def __init__(
         self,
-        version: Version,
+        version: IndexVersion,
         embedder: Embedder,
         analyzer: Analyzer,
         synonyms: Synonyms | None = None,
@@ -119,15 +116,8 @@ class Searcher:
                 "PROTOKOLLSOK_MODEL to the model the index was built with"
             )
         self.version = version
-        self.meta = Metadata.load(version.path)
-        names, self.kommun_of_row = self.meta.kommun_per_row()
-        self.text_hash_of_row = np.array(
-            [int(h[:16], 16) for (h,) in self.meta.db.execute("SELECT text_hash FROM chunks ORDER BY row")], dtype=np.uint64
-        )
-        self.kommun_patterns = [re.compile(rf"\b{re.escape(name)}s?\b") for name in names]
-        self.vectors = Vectors.load(version.path)
-        self.lexical = Lexical.load(version.path)
-        self.answers = AnswerKinds.load(version.path)
+        self.reader = version.open()
+        self.kommun_patterns = [re.compile(rf"\b{re.escape(name)}s?\b") for name in self.reader.kommun_names]
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms
@@ -136,98 +126,95 @@ class Searcher:
         self.weights = weights(dense_weight)
 
     def close(self) -> None:
-        self.meta.close()
+        self.reader.close()
 
     def search(self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> Result:
         if mode not in MODES:
             raise ValueError(f"mode: '{mode}' is not one of {', '.join(MODES)}")
         timings = Timings()
-        allowed = self.meta.filter_rows(filters)
+        allowed = self.reader.select(filters)
         if allowed is not None and len(allowed) == 0:
             return Result(query, self.version.name, [], timings)
 
-        lexical: dict[int, float] = {}
+        lexical: LexicalScores | None = None
         dense: dict[int, float] = {}
-        lexical_all = np.zeros(0, dtype=np.float32)
         vector = np.zeros(0, dtype=np.float32)
         if mode in ("hybrid", "lexical"):
             started = time.perf_counter()
-            lexical_all = self._lexical_scores(query, allowed)
-            lexical = _top(lexical_all)
+            lexical = self.reader.lexical(self._terms(query), allowed, CANDIDATES)
             timings.lexical = time.perf_counter() - started
         if mode in ("hybrid", "dense"):
             started = time.perf_counter()
             vector = self.embedder.encode_query(query)
             timings.embed = time.perf_counter() - started
             started = time.perf_counter()
-            ids, scores = self.vectors.search(vector, CANDIDATES, allowed)
-            dense = dict(zip(ids.tolist(), scores.tolist()))
+            dense = self.reader.dense(vector, allowed, CANDIDATES)
             timings.dense = time.perf_counter() - started
 
         started = time.perf_counter()
         if mode == "hybrid":
-            rows, features, tiers = self.features(query, allowed, lexical_all, lexical, dense, vector)
+            rows, features, tiers = self.features(query, allowed, lexical, dense, vector)
             fused = features @ self.weights
             ranked = sorted(zip(rows.tolist(), fused.tolist()), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
-            ranked = sorted((lexical or dense).items(), key=lambda item: -item[1])
+            ranked = sorted((lexical.top if lexical else dense).items(), key=lambda item: -item[1])
         ranked = self._distinct(ranked, k)
         timings.fusion = time.perf_counter() - started
 
-        chunks = self.meta.chunks([row for row, _ in ranked])
+        chunks = self.reader.chunks([row for row, _ in ranked])
         hits = [Hit(i + 1, float(score), row, chunk) for i, ((row, score), chunk) in enumerate(zip(ranked, chunks))]
         return Result(query, self.version.name, hits, timings)
 
     def _distinct(self, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
         """The top k, never two chunks whose indexed text (heading and text) is the same: a record indexed
         twice under two names, or a chunk repeated within one, is shown once."""
-        hashes = self.text_hash_of_row
+        if not ranked:
+            return []
+        _, hashes, _ = self.reader.row_facts(np.array([row for row, _ in ranked], dtype=np.int64))
         seen: set[int] = set()
         out = []
-        for row, score in ranked:
-            if hashes[row] not in seen:
-                seen.add(hashes[row])
+        for (row, score), text_hash in zip(ranked, hashes.tolist()):
+            if text_hash not in seen:
+                seen.add(text_hash)
                 out.append((row, score))
                 if len(out) == k:
                     break
         return out
 
-    def _lexical_scores(self, query: str, allowed: np.ndarray | None) -> np.ndarray:
+    def _terms(self, query: str) -> dict[str, float]:
+        """The query's tokens weighted by how often they were typed, plus its synonyms at SYNONYM_WEIGHT."""
         tokens = self.analyzer.tokens(query, typed=True)
-        scores = self.lexical.scores(tokens)
-        extra = self.synonyms.expand(query, tokens) if self.synonyms else []
-        if extra:
-            scores = scores + SYNONYM_WEIGHT * self.lexical.scores(extra)
-        if allowed is None:
-            return scores
-        masked = np.zeros_like(scores)
-        masked[allowed] = scores[allowed]
-        return masked
+        terms: dict[str, float] = {}
+        for token in tokens:
+            terms[token] = terms.get(token, 0.0) + 1.0
+        for token in self.synonyms.expand(query, tokens) if self.synonyms else []:
+            terms[token] = terms.get(token, 0.0) + SYNONYM_WEIGHT
+        return terms
 
     def features(
         self,
         query: str,
         allowed: np.ndarray | None,
-        lexical_all: np.ndarray,
-        lexical: dict[int, float],
+        lexical: LexicalScores,
         dense: dict[int, float],
         vector: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
         """The candidates (either ranker's top, and the chunks of a case or § the query names) and, for each,
         the FEATURES the ranking weighs; plus the tiers of an exact Dnr or § request."""
         tiers, openings = self._tiers(query, allowed)
-        rows = np.fromiter(lexical.keys() | dense.keys() | tiers.keys(), dtype=np.int64)
-        cosines = self.vectors.index.reconstruct_batch(rows) @ vector if len(rows) else np.zeros(0, np.float32)
-        lexical_n, dense_n = self.normalise(lexical_all[rows]), self.normalise(cosines)
+        rows = np.fromiter(lexical.top.keys() | dense.keys() | tiers.keys(), dtype=np.int64)
+        lexical_n = self.normalise(lexical.of(rows))
+        dense_n = self.normalise(self.reader.similarity(vector, rows))
+        kommun_of_row, _, kinds = self.reader.row_facts(rows)
         folded = fold(query)
         named = [i for i, pattern in enumerate(self.kommun_patterns) if pattern.search(folded)]
-        asked = self.answers.asked(query)
+        asked = AnswerKinds.asked(query)
         out = np.zeros((len(rows), len(FEATURES)))
         out[:, 0] = lexical_n
         out[:, 1] = dense_n
         out[:, 2] = np.isin(rows, list(openings))
-        out[:, 3] = np.isin(self.kommun_of_row[rows], named) if named else 0
-        out[:, 4] = self.answers.holds(rows, asked) if asked else 0
+        out[:, 3] = np.isin(kommun_of_row, named) if named else 0
+        out[:, 4] = (kinds & asked) != 0 if asked else 0
         return rows, out, tiers
 
     def _tiers(self, query: str, allowed: np.ndarray | None) -> tuple[dict[int, int], set[int]]:
@@ -237,25 +224,18 @@ class Searcher:
         tiers: dict[int, int] = {}
         openings: set[int] = set()
         for match in dnrs.find_all(query, typed=True):
-            first, rest, mentioned = self.meta.rows_with_dnr(match.dnr.key)
+            first, rest, mentioned = self.reader.rows_with_dnr(match.dnr.key)
             tiers.update({row: max(tiers.get(row, 0), 1) for row in mentioned})
             tiers.update({row: 2 for row in first + rest})
             openings.update(first)
         for number in _PARAGRAF_QUERY.findall(query):
-            first, rest = self.meta.rows_with_paragraf(f"§ {int(number)}")
+            first, rest = self.reader.rows_with_paragraf(f"§ {int(number)}")
             tiers.update({row: 2 for row in first + rest})
             openings.update(first)
         if allowed is not None and tiers:
             permitted = set(allowed.tolist())
             tiers = {row: tier for row, tier in tiers.items() if row in permitted}
         return tiers, openings
-
-
-def _top(scores: np.ndarray) -> dict[int, float]:
-    if len(scores) == 0:
-        return {}
-    top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
-    return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
 
 def weights(dense_weight: float) -> np.ndarray:
@@ -279,15 +259,3 @@ def _rank_scores(scores: np.ndarray) -> np.ndarray:
     ranks = np.empty(len(scores))
     ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
     return (RRF_K + 1) / (RRF_K + ranks + 1)
-
-
-def open_searcher(index_root: Path, embedder: Embedder, analyzer: Analyzer, **options) -> Searcher:
-    from .store import Store
-
-    version = Store(index_root).current()
-    if version is None:
-        raise FileNotFoundError(
-            f"{index_root}: no index has been published here yet; run `protokollsok ingest PATH` first "
-            "(or point --index / PROTOKOLLSOK_INDEX at an existing index)"
-        )
-    return Searcher(version, embedder, analyzer, **options)

@@ -31,6 +31,12 @@ class Version:
     manifest: dict
     current: bool
 
+    def open(self):
+        """The version's parts, read as search asks (reader.py)."""
+        from .reader import FileReader
+
+        return FileReader(self.path)
+
 
 class Store:
     def __init__(self, root: Path):
@@ -51,10 +57,13 @@ class Store:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def current(self) -> Version | None:
+        name = self.current_name()
+        return self._version(name, current=True) if name else None
+
+    def current_name(self) -> str | None:
         if not self.current_link.is_symlink():
             return None
-        name = os.readlink(self.current_link).split("/")[-1]
-        return self._version(name, current=True)
+        return os.readlink(self.current_link).split("/")[-1]
 
     def building_folder(self) -> Path:
         folder = self.versions_dir / f".building-{uuid.uuid4().hex[:8]}"

@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
             return _build_model(args)
         settings = Settings.load(
             index=getattr(args, "index", None), model=getattr(args, "model", None), max_mb=getattr(args, "max_mb", None),
-            synonyms=getattr(args, "synonyms", None),
+            synonyms=getattr(args, "synonyms", None), backend=getattr(args, "backend", None),
         )
         return args.run(args, settings)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, FileNotFoundError, ConnectionError) as error:
         print(f"protokollsok: {error}", file=sys.stderr)
         return 2
 
@@ -70,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run, command=name)
         if index:
             sub.add_argument("--index", help="index folder (PROTOKOLLSOK_INDEX, default var/index of the checkout)")
+            sub.add_argument(
+                "--backend", choices=("files", "postgres"),
+                help="where the index lives: files under --index (the default) or PostgreSQL at PROTOKOLLSOK_DSN "
+                "(PROTOKOLLSOK_BACKEND)",
+            )
         sub.add_argument(
             "--model",
             help="embedding model: e5 (multilingual-e5-small, the default), minilm (English all-MiniLM-L6-v2) "
@@ -186,10 +191,11 @@ def _build_model(args) -> int:
 
 
 def _ingest(args, settings: Settings) -> int:
+    from .indexes.backend import outdated
+    from .indexes.build import Entry
+    from .indexes.embed import text_hash
     from .ingest.errors import IngestError
     from .ingest.pipeline import find_files, ingest_file
-    from .indexes.build import Entry, current_entries
-    from .indexes.store import Store
 
     files, unsupported = find_files(args.paths)
     missing = [f for f in files if not f.exists()]
@@ -201,11 +207,12 @@ def _ingest(args, settings: Settings) -> int:
     if not files:
         print("protokollsok ingest: no record to ingest; nothing was changed", file=sys.stderr)
         return 1
-    store = Store(settings.index)
+    store = settings.open_backend()
     failed = len(missing)
     duplicates = ocr_pages = 0
     with store.writing():
-        entries = {e.document.doc_id: e for e in current_entries(store)}
+        indexed = store.known()
+        added: dict[str, Entry] = {}
         changed: list[str] = []
         batch: dict[str, Path] = {}
         seconds = {"partition": 0.0, "structure": 0.0, "chunk": 0.0}
@@ -218,11 +225,11 @@ def _ingest(args, settings: Settings) -> int:
                     )
                 batch[doc_id] = path
                 source_hash = hashlib.sha256(path.read_bytes()).hexdigest()
-                known = entries.get(doc_id)
-                if known and Path(known.document.source).resolve() != path.resolve() and known.source_hash != source_hash:
+                known = indexed.get(doc_id)
+                if known and Path(known.source).resolve() != path.resolve() and known.source_hash != source_hash:
                     raise IngestError(
                         path,
-                        f"document id '{doc_id}' is already indexed from {known.document.source}",
+                        f"document id '{doc_id}' is already indexed from {known.source}",
                         f"Rename the file, or first run `protokollsok remove {doc_id}`.",
                     )
                 if known and known.source_hash == source_hash:
@@ -233,11 +240,13 @@ def _ingest(args, settings: Settings) -> int:
                 print(error, file=sys.stderr)
                 failed += 1
                 continue
-            same = next((e for e in entries.values() if e.document.doc_id != doc_id and e.document.text == ingested.document.text), None)
+            digest = text_hash(ingested.document.text)
+            others = [(d, k.source) for d, k in indexed.items() if k.text_hash == digest]
+            others += [(d, e.document.source) for d, e in added.items() if text_hash(e.document.text) == digest]
+            same = next(((d, source) for d, source in others if d != doc_id), None)
             if same:
                 print(
-                    f"{path}: the same record as '{same.document.doc_id}' (from {same.document.source}); skipped, "
-                    "not indexed twice",
+                    f"{path}: the same record as '{same[0]}' (from {same[1]}); skipped, not indexed twice",
                     file=sys.stderr,
                 )
                 duplicates += 1
@@ -247,11 +256,12 @@ def _ingest(args, settings: Settings) -> int:
             if ingested.ocr_pages:
                 ocr_pages += ingested.ocr_pages
                 print(f"{path}: {ingested.ocr_pages} page(s) read by OCR; check the text against the scan", file=sys.stderr)
-            entries[doc_id] = Entry(ingested.document, ingested.chunks, source_hash)
+            added[doc_id] = Entry(ingested.document, ingested.chunks, source_hash)
             changed.append(doc_id)
             log.info("ingested doc_id=%s chunks=%d units=%d", doc_id, len(ingested.chunks), len(ingested.document.units))
-        if changed:
-            version = _publish(store, list(entries.values()), settings, f"ingest {', '.join(changed)}")
+        if changed or outdated(store.current()):
+            note = f"ingest {', '.join(changed)}" if changed else "rewritten in the current index format"
+            version = _publish(store, added, indexed, settings, note)
             print(
                 f"published {version.name}: {len(changed)} document(s) added or replaced, "
                 f"{version.manifest['documents']} documents, {version.manifest['chunks']} chunks, "
@@ -268,15 +278,18 @@ def _ingest(args, settings: Settings) -> int:
     return 1 if failed or (duplicates and not changed) else 0
 
 
-def _publish(store, entries, settings: Settings, note: str, purge: frozenset[str] = frozenset()):
+def _publish(store, added: dict, indexed: dict, settings: Settings, note: str):
+    """New documents only: appended to the current version; else every document is written anew."""
     from .indexes.analyzer import Analyzer
-    from .indexes.build import publish
+    from .indexes.backend import outdated
     from .indexes.embed import Embedder
 
-    return publish(
-        store, entries, Embedder(settings.model), Analyzer(), note, settings.keep_versions,
-        purge=purge, progress=sys.stderr.isatty(),
-    )
+    embedder, analyzer, progress = Embedder(settings.model), Analyzer(), sys.stderr.isatty()
+    current = store.current()
+    if added and indexed and indexed.keys().isdisjoint(added) and not outdated(current) and current.manifest.get("model") == embedder.model_id:
+        return store.append(list(added.values()), embedder, analyzer, note, settings.keep_versions, progress=progress)
+    entries = {e.document.doc_id: e for e in store.entries()} | added
+    return store.publish(list(entries.values()), embedder, analyzer, note, settings.keep_versions, progress=progress)
 
 
 def _inspect(args, settings: Settings) -> int:
@@ -440,7 +453,7 @@ def _citation(c: dict) -> str:
 def _evidence(searcher):
     from .service.evidence import Evidence
 
-    return Evidence(searcher.analyzer, searcher.lexical, searcher.meta.facets()["kommuner"], searcher.synonyms)
+    return Evidence(searcher.analyzer, searcher.reader, searcher.reader.facets()["kommuner"], searcher.synonyms)
 
 
 def _serve(args, settings: Settings) -> int:
@@ -450,10 +463,10 @@ def _serve(args, settings: Settings) -> int:
     from .service.app import serve
     from .service.live import LiveIndex
 
-    _current_meta(settings).close()  # a missing index is reported before the model loads
+    _current_facets(settings)  # a missing index is reported before the model loads
     analyzer = Analyzer()
     live = LiveIndex(
-        settings.index, Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
+        settings.open_backend(), Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
         generator=settings.generator(), fusion=settings.fusion, dense_weight=settings.dense_weight,
     )
     serve(settings, live, args.host, args.port)
@@ -488,23 +501,20 @@ def _purge_log(args, settings: Settings) -> int:
 def _searcher(settings: Settings):
     from .indexes.analyzer import Analyzer
     from .indexes.embed import Embedder
-    from .indexes.search import open_searcher
+    from .indexes.search import Searcher
     from .indexes.synonyms import DEFAULT, Synonyms
 
+    version = _current_version(settings)
     analyzer = Analyzer()
     synonyms = Synonyms.load(settings.synonyms or DEFAULT, analyzer)
-    return open_searcher(
-        settings.index, Embedder(settings.model), analyzer, synonyms=synonyms, fusion=settings.fusion,
+    return Searcher(
+        version, Embedder(settings.model), analyzer, synonyms=synonyms, fusion=settings.fusion,
         dense_weight=settings.dense_weight,
     )
 
 
 def _facets(args, settings: Settings) -> int:
-    meta = _current_meta(settings)
-    try:
-        facets = meta.facets()
-    finally:
-        meta.close()
+    facets = _current_facets(settings)
     print(f"kommun:    {', '.join(facets['kommuner'])}")
     print(f"organ:     {', '.join(facets['organ'])}")
     print(f"doc-type:  {', '.join(facets['doc_types'])}")
@@ -512,27 +522,30 @@ def _facets(args, settings: Settings) -> int:
     return 0
 
 
-def _current_meta(settings: Settings):
-    """The current version's metadata, or the clear error for a missing index, without loading the model."""
-    from .indexes.metadata import Metadata
-    from .indexes.store import Store
-
-    version = Store(settings.index).current()
+def _current_version(settings: Settings):
+    """The current version, or the clear error for a missing index."""
+    backend = settings.open_backend()
+    version = backend.current()
     if version is None:
         raise FileNotFoundError(
-            f"{settings.index}: no index has been published here yet; run `protokollsok ingest PATH` first "
+            f"{backend.where}: no index has been published here yet; run `protokollsok ingest PATH` first "
             "(or point --index / PROTOKOLLSOK_INDEX at an existing index)"
         )
-    return Metadata.load(version.path)
+    return version
+
+
+def _current_facets(settings: Settings) -> dict:
+    """The current version's filter values, read without loading the model."""
+    reader = _current_version(settings).open()
+    try:
+        return reader.facets()
+    finally:
+        reader.close()
 
 
 def _check_requests(requests: list, settings: Settings) -> None:
     """Questions within the length limit and filter values that exist, before the model is loaded."""
-    meta = _current_meta(settings)
-    try:
-        facets = meta.facets()
-    finally:
-        meta.close()
+    facets = _current_facets(settings)
     for question, filters in requests:
         if len(question) > settings.max_query_chars:
             raise ValueError(
@@ -546,11 +559,10 @@ def _check_requests(requests: list, settings: Settings) -> None:
 
 
 def _versions(args, settings: Settings) -> int:
-    from .indexes.store import Store
-
-    versions = Store(settings.index).versions()
+    backend = settings.open_backend()
+    versions = backend.versions()
     if not versions:
-        print(f"{settings.index}: no versions yet")
+        print(f"{backend.where}: no versions yet")
     for v in versions:
         m = v.manifest
         print(f"{'*' if v.current else ' '} {v.name}  {m['created']}  {m['documents']:>4} documents  {m['chunks']:>6} chunks  {m['note']}")
@@ -558,11 +570,11 @@ def _versions(args, settings: Settings) -> int:
 
 
 def _rollback(args, settings: Settings) -> int:
-    from .indexes.store import Store, VersionError
+    from .indexes.store import VersionError
 
     name = f"v{int(args.version):04d}" if args.version.isdigit() else args.version
     try:
-        version = Store(settings.index).rollback(name)
+        version = settings.open_backend().rollback(name)
     except VersionError as error:
         print(f"protokollsok: {error}", file=sys.stderr)
         return 1
@@ -571,12 +583,12 @@ def _rollback(args, settings: Settings) -> int:
 
 
 def _remove(args, settings: Settings) -> int:
-    from .indexes.build import current_entries
-    from .indexes.store import Store
+    from .indexes.analyzer import Analyzer
+    from .indexes.embed import Embedder
 
-    store = Store(settings.index)
+    store = settings.open_backend()
     with store.writing():
-        entries = current_entries(store)
+        entries = store.entries()
         known = {e.document.doc_id for e in entries}
         unknown = [d for d in args.doc_ids if d not in known]
         if unknown:
@@ -591,7 +603,10 @@ def _remove(args, settings: Settings) -> int:
                 print("nothing was changed")
                 return 1
         kept = [e for e in entries if e.document.doc_id not in args.doc_ids]
-        version = _publish(store, kept, settings, f"remove {', '.join(args.doc_ids)}", purge=frozenset(args.doc_ids))
+        version = store.publish(
+            kept, Embedder(settings.model), Analyzer(), f"remove {', '.join(args.doc_ids)}", settings.keep_versions,
+            purge=frozenset(args.doc_ids), progress=sys.stderr.isatty(),
+        )
     print(f"published {version.name} without {', '.join(args.doc_ids)}; older versions holding them were deleted")
     return 0
 
@@ -599,6 +614,5 @@ def _remove(args, settings: Settings) -> int:
 def _eval(args, settings: Settings) -> int:
     from .eval.run import run
 
-    _current_meta(settings).close()
     searcher = _searcher(settings)
     return run(args, settings, searcher, _evidence(searcher) if args.ask else None)

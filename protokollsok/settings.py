@@ -46,6 +46,10 @@ def model_folder(name: str) -> Path:
 class Settings:
     index: Path = Path()
     model: Path = Path()
+    backend: str = "files"
+    dsn: str = ""
+    replicas: str = ""
+    shards: str = ""
     max_mb: float = 200.0
     keep_versions: int = 5
     fusion: str = "convex"
@@ -84,6 +88,12 @@ class Settings:
         from protokollsok.service.generator import Generator
 
         return Generator(self.llm_url, self.llm_model, self.llm_key) if self.llm_url else None
+
+    def open_backend(self):
+        """Where the index versions live: `index` on this machine, or PostgreSQL at `dsn` (README)."""
+        from protokollsok.indexes.backend import open_backend
+
+        return open_backend(self.backend, self.index, self.dsn, self.replicas, self.shards)
 
     @property
     def max_bytes(self) -> int:

@@ -143,7 +143,7 @@ class Answerer:
                 decision = next(
                     (
                         c
-                        for c in self.searcher.meta.unit_chunks(chunk["doc_id"], chunk["unit"])
+                        for c in self.searcher.reader.unit_chunks(chunk["doc_id"], chunk["unit"])
                         if _DECISION_SECTION.search(c["section"] or "")
                     ),
                     None,

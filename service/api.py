@@ -111,7 +111,7 @@ class RecordsController(Controller):
         summary="A record's metadata and structure (§§, memos, headings, pages)",
     )
     def document(self, doc_id: FromPath[str], index: NamedDependency[Loaded]) -> DocumentResponse:
-        document = index.searcher.meta.document(doc_id)
+        document = index.searcher.reader.document(doc_id)
         if document is None:
             raise NotFoundException(detail=f"Dokumentet '{personnummer.mask(doc_id)}' finns inte / no such document")
         units = [{**asdict(u), "sections": [asdict(s) for s in u.sections]} for u in document.units]
@@ -148,8 +148,8 @@ class RecordsController(Controller):
                 "not a diarienummer; write e.g. KS-2024/00457",
             )
         key = matches[0].dnr.key
-        rows = index.searcher.meta.filter_rows(Filters(dnr=key))
-        chunks = index.searcher.meta.chunks(rows.tolist()) if rows is not None else []
+        rows = index.searcher.reader.select(Filters(dnr=key))
+        chunks = index.searcher.reader.chunks(rows.tolist()) if rows is not None else []
         chunks.sort(key=lambda c: (c["date"] or "", c["doc_id"], c["span_start"]))
         passages = [
             CasePassage(

@@ -46,7 +46,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
 
     @get("/documents/{doc_id:str}", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=True)
     def document_view(doc_id: FromPath[str], highlight: FromQuery[str | None] = None) -> Response[str]:
-        document = live.current().searcher.meta.document(doc_id)
+        document = live.current().searcher.reader.document(doc_id)
         if document is None:
             return Response(documents.not_found(doc_id), status_code=404, media_type=MediaType.HTML)
         try:
@@ -109,7 +109,10 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
 
 
 def serve(settings: Settings, live: LiveIndex, host: str, port: int) -> None:
+    import faiss
     import uvicorn
+
+    faiss.omp_set_num_threads(1)  # requests run side by side; one query on both cores ran at half speed when busy
 
     access = Access(settings.api_keys.split(","), settings.token_secret or None)
     app = create_app(settings, live, access)

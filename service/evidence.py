@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from protokollsok.indexes.analyzer import Analyzer
-from protokollsok.indexes.lexical import Lexical
+from protokollsok.indexes.reader import Reader
 from protokollsok.indexes.synonyms import Synonyms
 
 THRESHOLD = 0.45
@@ -109,17 +109,14 @@ class Support:
 
 class Evidence:
     def __init__(
-        self, analyzer: Analyzer, lexical: Lexical, indexed_kommuner: list[str], synonyms: Synonyms | None = None
+        self, analyzer: Analyzer, reader: Reader, indexed_kommuner: list[str], synonyms: Synonyms | None = None
     ):
         self.analyzer = analyzer
         self.indexed_kommuner = {
             name: re.compile(rf"\b{re.escape(name)}s?\b", re.IGNORECASE) for name in indexed_kommuner
         }
         self.synonyms = synonyms
-        self.vocabulary = lexical.vocabulary
-        indptr = np.asarray(lexical.retriever.scores["indptr"])
-        documents = int(lexical.retriever.scores["num_docs"])
-        frequency = np.diff(indptr)
+        self.vocabulary, frequency, documents = reader.frequencies()
         self.idf = np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
         self.unseen_idf = math.log1p((documents + 0.5) / 0.5)
 

@@ -1,8 +1,8 @@
 """The index the service answers from: loaded once, switched to a newly published version without a restart.
 
-`ingest`, `remove` and `rollback` publish by replacing the `current` link (indexes/store.py). Each request
-asks `LiveIndex.current()`, which looks at the link at most every CHECK_EVERY seconds and, when it points
-elsewhere, loads the new version beside the old one and swaps the reference. A request in flight keeps the
+`ingest`, `remove` and `rollback` publish by making another version current (a link on disk, a row in
+PostgreSQL: indexes/backend.py). Each request asks `LiveIndex.current()`, which asks the backend at most every
+CHECK_EVERY seconds and, when another version is current, loads it beside the old one and swaps the reference. A request in flight keeps the
 bundle it started with (its files stay open even if the version folder is pruned), so none is dropped.
 The embedding model is loaded once and shared by every version built with it.
 """
@@ -10,16 +10,14 @@ The embedding model is loaded once and shared by every version built with it.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from protokollsok.indexes.analyzer import Analyzer
+from protokollsok.indexes.backend import Backend
 from protokollsok.indexes.embed import Embedder
 from protokollsok.indexes.search import Searcher
-from protokollsok.indexes.store import Store
 from protokollsok.indexes.synonyms import Synonyms
 
 from .answers import Answerer
@@ -45,14 +43,14 @@ class Loaded:
 class LiveIndex:
     def __init__(
         self,
-        root: Path,
+        backend: Backend,
         embedder: Embedder,
         analyzer: Analyzer,
         synonyms: Synonyms | None,
         generator: Generator | None = None,
         **search_options,
     ):
-        self.store = Store(root)
+        self.backend = backend
         self.generator = generator
         self.embedder = embedder
         self.analyzer = analyzer
@@ -70,7 +68,7 @@ class LiveIndex:
             self._refresh(now)
         if self._loaded is None:
             raise FileNotFoundError(
-                f"{self.store.root}: no index has been published; run `protokollsok ingest PATH` first"
+                f"{self.backend.where}: no index has been published; run `protokollsok ingest PATH` first"
             )
         return self._loaded
 
@@ -79,10 +77,16 @@ class LiveIndex:
             if self._loaded is not None and now - self._checked < CHECK_EVERY:
                 return
             self._checked = now
-            target = os.readlink(self.store.current_link) if self.store.current_link.is_symlink() else None
+            try:
+                target = self.backend.current_name()
+            except ConnectionError as error:
+                if self._loaded is None:
+                    raise
+                log.error("index backend unreachable, serving version=%s error=%s", self._loaded.version, error)
+                return
             if target == self._target or target is None:
                 return
-            version = self.store.current()
+            version = self.backend.current()
             try:
                 searcher = Searcher(version, self.embedder, self.analyzer, self.synonyms, **self.search_options)
             except (ValueError, FileNotFoundError) as error:
@@ -90,8 +94,8 @@ class LiveIndex:
                 if self._loaded is None:
                     raise
                 return
-            facets = searcher.meta.facets()  # once a version: every request's filters are checked against them
-            evidence = Evidence(self.analyzer, searcher.lexical, facets["kommuner"], self.synonyms)
+            facets = searcher.reader.facets()  # once a version: every request's filters are checked against them
+            evidence = Evidence(self.analyzer, searcher.reader, facets["kommuner"], self.synonyms)
             self._loaded = Loaded(
                 version.name, version.manifest, facets, searcher, evidence, Answerer(searcher, evidence, self.generator)
             )

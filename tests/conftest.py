@@ -90,10 +90,11 @@ def start_server(app) -> tuple[str, object]:
 
 
 def live_index(root: Path, embedder, analyzer):
+    from protokollsok.indexes.backend import FileBackend
     from protokollsok.indexes.synonyms import DEFAULT, Synonyms
     from protokollsok.service.live import LiveIndex
 
-    return LiveIndex(root, embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
+    return LiveIndex(FileBackend(root), embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
 
 
 @pytest.fixture(scope="session")

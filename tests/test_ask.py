@@ -256,7 +256,7 @@ from protokollsok.settings import Settings
 
 settings = Settings.load(index=index)
 analyzer = Analyzer()
-app = create_app(settings, LiveIndex(settings.index, Embedder(settings.model), analyzer, None), Access([]))
+app = create_app(settings, LiveIndex(settings.open_backend(), Embedder(settings.model), analyzer, None), Access([]))
 server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
 threading.Thread(target=server.run, daemon=True).start()
 while not server.started:

@@ -1,0 +1,154 @@
+"""What search, answers and eval ask of one index version, and the local backend's answers from its folder.
+
+Ranking (search.py) is written once against `Reader`; a backend only answers these questions: which rows pass
+the filters, BM25 and cosine scores, the chunks and documents behind rows. `FileReader` answers from the
+version's files (SQLite, FAISS, bm25s); indexes/postgres.py answers the same from PostgreSQL. Row numbers are
+the backend's chunk ids: every call takes and returns them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from protokollsok.ingest.records import Document
+
+from .answers import AnswerKinds
+from .columns import FILE as COLUMNS
+from .columns import Columns
+from .lexical import Lexical
+from .metadata import Filters, Metadata
+from .vectors import Vectors
+
+
+class LexicalScores(Protocol):
+    top: dict[int, float]
+
+    def of(self, rows: np.ndarray) -> np.ndarray:
+        """BM25 scores of any rows, candidates of the other ranker included."""
+
+
+class Reader(Protocol):
+    kommun_names: list[str]
+
+    def select(self, filters: Filters) -> np.ndarray | None:
+        """Rows that pass every filter; None when no filter is set."""
+
+    def lexical(self, terms: dict[str, float], allowed: np.ndarray | None, k: int) -> LexicalScores: ...
+
+    def dense(self, vector: np.ndarray, allowed: np.ndarray | None, k: int) -> dict[int, float]: ...
+
+    def similarity(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray: ...
+
+    def row_facts(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For each row: its kommun's index in `kommun_names` (-1: none), its text hash (uint64), its answer kinds."""
+
+    def rows_with_dnr(self, key: str) -> tuple[list[int], list[int], list[int]]: ...
+
+    def rows_with_paragraf(self, paragraf: str) -> tuple[list[int], list[int]]: ...
+
+    def chunks(self, rows: list[int]) -> list[dict]: ...
+
+    def unit_chunks(self, doc_id: str, unit: int) -> list[dict]: ...
+
+    def chunk_texts(self, doc_id: str) -> list[str]: ...
+
+    def document(self, doc_id: str) -> Document | None: ...
+
+    def document_ids(self) -> list[str]: ...
+
+    def facets(self) -> dict: ...
+
+    def frequencies(self) -> tuple[dict[str, int], np.ndarray, int]:
+        """The lexical vocabulary (token → id), each token's document frequency by id, and the number of chunks."""
+
+    def close(self) -> None: ...
+
+
+class IndexVersion(Protocol):
+    """A published version of either backend: its name, its manifest, and its reader."""
+
+    name: str
+    manifest: dict
+    current: bool
+
+    def open(self) -> Reader: ...
+
+
+class MetadataReads:
+    """The questions the metadata store answers, the same on every backend (metadata.py's SQL runs on both)."""
+
+    meta: Metadata
+
+    def rows_with_dnr(self, key: str) -> tuple[list[int], list[int], list[int]]:
+        return self.meta.rows_with_dnr(key)
+
+    def rows_with_paragraf(self, paragraf: str) -> tuple[list[int], list[int]]:
+        return self.meta.rows_with_paragraf(paragraf)
+
+    def chunks(self, rows: list[int]) -> list[dict]:
+        return self.meta.chunks(rows)
+
+    def unit_chunks(self, doc_id: str, unit: int) -> list[dict]:
+        return self.meta.unit_chunks(doc_id, unit)
+
+    def chunk_texts(self, doc_id: str) -> list[str]:
+        return self.meta.chunk_texts(doc_id)
+
+    def document(self, doc_id: str) -> Document | None:
+        return self.meta.document(doc_id)
+
+    def document_ids(self) -> list[str]:
+        return self.meta.document_ids()
+
+    def facets(self) -> dict:
+        return self.meta.facets()
+
+
+class FileReader(MetadataReads):
+    def __init__(self, folder: Path):
+        if not (folder / COLUMNS).is_file():
+            raise FileNotFoundError(
+                f"{folder}: this index version was built by an older protokollsok (no filter columns); run "
+                "`protokollsok ingest` on the records again: it rewrites the index without re-encoding anything"
+            )
+        self.meta = Metadata.load(folder)
+        self.vectors = Vectors.load(folder)
+        self.bm25 = Lexical.load(folder)
+        self.answers = AnswerKinds.load(folder)
+        self.columns = Columns.load(folder)
+        self.kommun_names = self.columns.names["kommun"]
+
+    def select(self, filters: Filters) -> np.ndarray | None:
+        """Kommun, organ, type and date from the numpy columns; Dnr and § from SQLite's indexes."""
+        if filters.empty():
+            return None
+        mask = self.columns.mask(filters)
+        if filters.dnr or filters.paragraf:
+            named = np.zeros(len(self.columns.date), dtype=bool)
+            named[self.meta.filter_rows(Filters(dnr=filters.dnr, paragraf=filters.paragraf))] = True
+            mask = named if mask is None else mask & named
+        return np.flatnonzero(mask)
+
+    def lexical(self, terms: dict[str, float], allowed: np.ndarray | None, k: int) -> LexicalScores:
+        return self.bm25.search(terms, allowed, k)
+
+    def dense(self, vector: np.ndarray, allowed: np.ndarray | None, k: int) -> dict[int, float]:
+        ids, scores = self.vectors.search(vector, k, allowed)
+        return dict(zip(ids.tolist(), scores.tolist()))
+
+    def similarity(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        if not len(rows):
+            return np.zeros(0, np.float32)
+        return self.vectors.vectors_of(rows) @ vector
+
+    def row_facts(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.columns.kommun[rows], self.columns.text_hash[rows], self.answers.masks[rows]
+
+    def frequencies(self) -> tuple[dict[str, int], np.ndarray, int]:
+        return self.bm25.frequencies()
+
+    def close(self) -> None:
+        self.meta.close()
