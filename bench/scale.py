@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--add", type=int, default=1_000, help="documents added afterwards")
     parser.add_argument("--work", type=Path, default=Path("/tmp/protokollsok-scale"))
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--search-only", action="store_true", help="measure search on the index --work already holds")
     args = parser.parse_args()
     figures: dict[str, object] = {"chunks": args.n}
     settings = Settings.load()
@@ -78,21 +79,21 @@ def main() -> None:
     basis = Vectors.load(Store(ROOT / "var" / "index").current().path).vectors_of(np.arange(800))
     embedder, analyzer = SampledEmbedder(real, basis), Analyzer()
     root = args.work / f"n{args.n}"
-    shutil.rmtree(root, ignore_errors=True)
     store = Store(root)
-
-    started = time.perf_counter()
     pool = synthetic.Pool.load()
-    entries = list(synthetic.entries(args.n, seed=13, pool=pool))
-    figures["generate s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    with store.writing():
-        version = publish(store, entries, embedder, analyzer, "scale", keep=2)
-    figures["publish s"] = time.perf_counter() - started
-    figures["publish peak RSS MiB"] = _peak()
-    figures["disk MiB"] = _disk(version.path)
-    figures["documents"] = len(entries)
-    del entries
+    if not args.search_only:
+        shutil.rmtree(root, ignore_errors=True)
+        started = time.perf_counter()
+        entries = list(synthetic.entries(args.n, seed=13, pool=pool))
+        figures["generate s"] = time.perf_counter() - started
+        started = time.perf_counter()
+        with store.writing():
+            version = publish(store, entries, embedder, analyzer, "scale", keep=2)
+        figures["publish s"] = time.perf_counter() - started
+        figures["publish peak RSS MiB"] = _peak()
+        figures["disk MiB"] = _disk(version.path)
+        figures["documents"] = len(entries)
+        del entries
 
     started = time.perf_counter()
     searcher = Searcher(store.current(), embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
@@ -136,6 +137,8 @@ def main() -> None:
     figures["Dnr search ms p50/p95"] = _ms(lookups)
     figures["serving RSS MiB"] = _rss()
     searcher.close()
+    if args.search_only:
+        return _report(figures, root)
 
     added = [_renamed(e) for e in itertools.islice(synthetic.entries(args.add * 300, seed=29, pool=pool), args.add)]
     chunks = sum(len(e.chunks) for e in added)
@@ -151,6 +154,10 @@ def main() -> None:
     rate = 64 / (time.perf_counter() - started)
     figures["model chunks/s (real e5, measured)"] = rate
     figures[f"encoding {chunks} new chunks with the model, projected s"] = chunks / rate
+    _report(figures, root)
+
+
+def _report(figures: dict, root: Path) -> None:
     for name, value in figures.items():
         print(f"{name:<55} {value if isinstance(value, str) else f'{value:,.1f}'}")
     (root / "figures.json").write_text(json.dumps(figures, indent=1))
