@@ -286,7 +286,8 @@ def _publish(store, added: dict, indexed: dict, settings: Settings, note: str):
 
     embedder, analyzer, progress = Embedder(settings.model), Analyzer(), sys.stderr.isatty()
     current = store.current()
-    if added and indexed and indexed.keys().isdisjoint(added) and not outdated(current) and current.manifest.get("model") == embedder.model_id:
+    only_new = bool(added) and bool(indexed) and indexed.keys().isdisjoint(added)
+    if only_new and not outdated(current) and current.manifest.get("model") == embedder.model_id:
         return store.append(list(added.values()), embedder, analyzer, note, settings.keep_versions, progress=progress)
     entries = {e.document.doc_id: e for e in store.entries()} | added
     return store.publish(list(entries.values()), embedder, analyzer, note, settings.keep_versions, progress=progress)
