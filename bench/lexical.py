@@ -9,8 +9,9 @@ FileReader.lexical before), projected to 10 M.
 Chunks are bench/synthetic.py's records through the real Analyzer, as publish indexes them (indexed_text):
 their token ids, offsets and vocabulary are made once per N and kept in --work (the analyser does a few
 thousand chunks a second, so minutes per million), with each row's kommun and year for the filters.
---tile repeats the largest smaller corpus instead (same vocabulary, posting lists N/base times longer):
-fine for build and memory, pessimistic for queries.
+--tile repeats the largest smaller corpus instead (same vocabulary, posting lists N/base times longer, every
+chunk N/base times): right for build and memory, pessimistic for queries, whose k-th best score no longer
+rises with N.
 
 Each step is a child process, so its peak RSS (sampled every 10 ms) is its own:
 - build: Lexical.from_tokens over all ids, save (disk), load (memory-mapped);
@@ -21,8 +22,9 @@ Each step is a child process, so its peak RSS (sampled every 10 ms) is its own:
   order) and within one year (~10 %, scattered); old and new on the same loaded matrix, each query
   timed three times (median); the top-100 scores must agree (1e-5) and the row sets too, up to ties.
 Times are CPU seconds of the process (the machine is shared); wall times are saved beside them.
-Projection to 10 M: a + b·N through the two largest measured sizes, for every row (for MaxScore an upper
-bound: its lookups grow with log N, only its accumulation with N).
+Peak memory is given as RSS and as RSS less file-backed pages (the corpus ids and a loaded version's
+matrices are memory-mapped). Without a measured 10 M, the table projects a + b·N through the two largest
+sizes (flat where values fall with N); for MaxScore an upper bound, as its lookups grow with log N.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from .store import Store, Version
 from .vectors import APPROXIMATE_FROM, Vectors
 
 CACHE = "embeddings.sqlite"
-FORMAT = 2  # 2: Dnr mentions in their own table, filter columns in numpy
+FORMAT = 3  # 2: Dnr mentions in their own table, filter columns in numpy; 3: BM25 in numpy files
 
 
 @dataclass
@@ -86,7 +86,7 @@ def publish(
         lambda batches: Vectors.build(batches, len(texts), embedder.dimension, approximate_from),
     )
     vectors.save(building)
-    Lexical.build([analyzer.tokens(t) for t in texts]).save(building)
+    Lexical.build(analyzer.tokens(t) for t in texts).save(building)
     AnswerKinds.build(chunk_texts).save(building)
 
     manifest = _manifest(note, embedder, len(entries), len(texts), encoded, encode_seconds, vectors.approximate)

@@ -322,7 +322,7 @@ class PostgresBackend:
             before, started = embedder.encoded, time.perf_counter()
             vectors = cache.encode(embedder, texts, progress=progress)
             encoded, seconds = embedder.encoded - before, time.perf_counter() - started
-            lexical = Lexical.build([analyzer.tokens(t) for t in texts])
+            lexical = Lexical.build(analyzer.tokens(t) for t in texts)
             kinds = AnswerKinds.build([r[CHUNK_COLUMNS.index("text")] for r in rows]).masks
             schema = f"protokollsok_{uuid.uuid4().hex[:12]}"
             self._drop_orphans()

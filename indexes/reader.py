@@ -2,7 +2,7 @@
 
 Ranking (search.py) is written once against `Reader`; a backend only answers these questions: which rows pass
 the filters, BM25 and cosine scores, the chunks and documents behind rows. `FileReader` answers from the
-version's files (SQLite, FAISS, bm25s); indexes/postgres.py answers the same from PostgreSQL. Row numbers are
+version's files (SQLite, FAISS, numpy BM25); indexes/postgres.py answers the same from PostgreSQL. Row numbers are
 the backend's chunk ids: every call takes and returns them.
 """
 
