@@ -25,7 +25,7 @@ from protokollsok.indexes.backend import FileBackend
 from protokollsok.indexes.build import CACHE
 from protokollsok.indexes.embed import Embedder
 from protokollsok.indexes.postgres import PostgresBackend
-from protokollsok.indexes.search import Searcher
+from protokollsok.indexes.search import Searcher, one_thread_per_query
 from protokollsok.indexes.synonyms import DEFAULT, Synonyms
 from protokollsok.settings import Settings
 
@@ -45,6 +45,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings.load(index=str(args.index))
+    one_thread_per_query()  # as `protokollsok search` and the service answer queries
     embedder, analyzer = Embedder(settings.model), Analyzer()
     synonyms = Synonyms.load(DEFAULT, analyzer)
     files = FileBackend(args.index)

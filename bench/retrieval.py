@@ -20,7 +20,7 @@ import numpy as np
 from protokollsok.indexes.analyzer import Analyzer
 from protokollsok.indexes.build import Entry, indexed_text, publish
 from protokollsok.indexes.embed import Embedder, text_hash
-from protokollsok.indexes.search import Searcher
+from protokollsok.indexes.search import Searcher, one_thread_per_query
 from protokollsok.indexes.store import Store
 from protokollsok.indexes.synonyms import DEFAULT, Synonyms
 from protokollsok.ingest.pipeline import ingest_file
@@ -54,6 +54,7 @@ def main() -> None:
             version = publish(store, entries, embedder, analyzer, "bench", keep=1)
         build = time.perf_counter() - started
         size = sum(p.stat().st_size for p in version.path.rglob("*") if p.is_file())
+        one_thread_per_query()  # as `protokollsok search` and the service answer queries
         searcher = Searcher(version, embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
         questions = [json.loads(line)["question"] for line in args.queries.read_text().splitlines() if line.strip()]
         for q in questions[:5]:

@@ -502,10 +502,11 @@ def _purge_log(args, settings: Settings) -> int:
 def _searcher(settings: Settings):
     from .indexes.analyzer import Analyzer
     from .indexes.embed import Embedder
-    from .indexes.search import Searcher
+    from .indexes.search import Searcher, one_thread_per_query
     from .indexes.synonyms import DEFAULT, Synonyms
 
     version = _current_version(settings)
+    one_thread_per_query()
     analyzer = Analyzer()
     synonyms = Synonyms.load(settings.synonyms or DEFAULT, analyzer)
     return Searcher(

@@ -22,6 +22,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
+from protokollsok.indexes.search import one_thread_per_query
 from protokollsok.settings import Settings
 
 from . import documents
@@ -109,10 +110,9 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
 
 
 def serve(settings: Settings, live: LiveIndex, host: str, port: int) -> None:
-    import faiss
     import uvicorn
 
-    faiss.omp_set_num_threads(1)  # requests run side by side; one query on both cores ran at half speed when busy
+    one_thread_per_query()  # requests run side by side; one query on both cores ran at half speed when busy
 
     access = Access(settings.api_keys.split(","), settings.token_secret or None)
     app = create_app(settings, live, access)
