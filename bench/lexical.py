@@ -20,8 +20,12 @@ Each step is a child process, so its peak RSS (sampled every 10 ms) is its own:
 - query: the eval/dev.jsonl questions, tokens as Searcher._terms makes them (typed, synonyms at 0.5),
   top 100 (CANDIDATES) without a filter, within one kommun (~1 % of rows, contiguous: rows are in doc_id
   order) and within one year (~10 %, scattered); old and new on the same loaded matrix, each query
-  timed three times (median); the top-100 scores must agree (1e-5) and the row sets too, up to ties.
-Times are CPU seconds of the process (the machine is shared); wall times are saved beside them.
+  timed three times (median); the top-100 scores must agree (1e-5) and the row sets too, up to ties;
+- path: the same questions and filters, the dense half (the real model's query embedding on one torch
+  thread, then the nearest vectors of --vectors) beside BM25, as Searcher.search runs them: each alone,
+  then both at once (wall time until both are done).
+New times are wall (from 4 M rows BM25 runs in one row range per core, so CPU time is no latency); the old
+way's are CPU seconds (one thread; the machine is shared), its wall times saved beside them.
 Peak memory is given as RSS and as RSS less file-backed pages (the corpus ids and a loaded version's
 matrices are memory-mapped). Without a measured 10 M, the table projects a + b·N through the two largest
 sizes (flat where values fall with N); for MaxScore an upper bound, as its lookups grow with log N.
@@ -36,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bm25s
@@ -47,10 +52,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import Pool, entries  # noqa: E402
 
 from protokollsok.indexes.analyzer import Analyzer  # noqa: E402
+from protokollsok.indexes.embed import Embedder  # noqa: E402
 from protokollsok.indexes.build import indexed_text  # noqa: E402
 from protokollsok.indexes.lexical import B, FOLDER, K1, Lexical, token_ids  # noqa: E402
-from protokollsok.indexes.search import CANDIDATES, SYNONYM_WEIGHT  # noqa: E402
+from protokollsok.indexes.search import CANDIDATES, SYNONYM_WEIGHT, one_thread_per_query  # noqa: E402
 from protokollsok.indexes.synonyms import DEFAULT as SYNONYMS, Synonyms  # noqa: E402
+from protokollsok.indexes.vectors import Vectors  # noqa: E402
+from protokollsok.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "eval" / "dev.jsonl"
@@ -62,13 +70,14 @@ FILTERS = ("none", "kommun ~1%", "year ~10%")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", nargs="?", choices=("corpus", "build", "append", "query"), help=argparse.SUPPRESS)
+    parser.add_argument("step", nargs="?", choices=tuple(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--n", type=int, nargs="+", default=[1_000_000, 2_000_000])
     parser.add_argument("--work", type=Path, default=Path("/tmp/protokollsok-lexical"))
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--tile", action="store_true", help="make a corpus by repeating the largest smaller one")
     parser.add_argument("--report", action="store_true", help="print the table from results already in --work")
     parser.add_argument("--rebuild", action="store_true", help="measure again even where results exist")
+    parser.add_argument("--vectors", type=Path, help="path: a published version whose vectors the dense half searches")
     args = parser.parse_args()
     if args.step:
         folder = args.work / f"n{args.n[0]}"
@@ -85,6 +94,7 @@ def main() -> None:
                     print(f"N={n:,}: {step} …", flush=True)
                     common = ["--n", str(n), "--work", str(args.work), "--seed", str(args.seed)]
                     common += ["--tile"] if args.tile else []
+                    common += ["--vectors", str(args.vectors)] if args.vectors else []
                     subprocess.run([sys.executable, __file__, step, *common], check=True)
     report(args.work)
 
@@ -192,13 +202,7 @@ def query(folder: Path, args: argparse.Namespace) -> dict:
     lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
     questions = [json.loads(line)["question"] for line in lines if line.strip()]
     queries = [_terms(q, analyzer, synonyms) for q in questions]
-    rng = np.random.default_rng(args.seed)
-    share = np.bincount(kommun) / len(kommun)
-    filters = {
-        "none": lambda: None,
-        "kommun ~1%": lambda: np.flatnonzero(kommun == rng.choice(np.flatnonzero((share > 0.006) & (share < 0.015)))),
-        "year ~10%": lambda: np.flatnonzero(year == rng.choice(np.unique(year))),
-    }
+    filters = _filters(kommun, year, args.seed)
     out: dict = {"n": lexical.n, "queries": len(queries)}
     _, df, n = lexical.frequencies()
     read = np.array([sum(int(df[lexical.vocabulary[t]]) for t in q if t in lexical.vocabulary) for q in queries]) / n
@@ -237,7 +241,65 @@ def query(folder: Path, args: argparse.Namespace) -> dict:
     return out
 
 
-STEPS = {"corpus": corpus, "build": build, "append": append, "query": query}
+def path(folder: Path, args: argparse.Namespace) -> dict:
+    """A search's two halves as Searcher.search runs them: the dense half (the real model's query embedding
+    on one thread, then the nearest vectors of --vectors, a published version such as bench/scale.py's
+    1 M one, searched within a filter's rows below its size: the same share) on a thread while BM25 runs on
+    the others; wall time until both are done. Fusion follows, measured by bench/scale.py."""
+    _, _, _, kommun, year = _load_corpus(folder / "corpus")
+    lexical = Lexical.load(folder)
+    vectors = Vectors.load(args.vectors) if args.vectors else None
+    analyzer = Analyzer()
+    synonyms = Synonyms.load(SYNONYMS, analyzer)
+    one_thread_per_query()
+    embedder = Embedder(Settings.load().model)
+    lines = QUESTIONS.read_text(encoding="utf-8").splitlines()
+    questions = [json.loads(line)["question"] for line in lines if line.strip()]
+    filters = _filters(kommun, year, args.seed)
+    threads = ThreadPoolExecutor(max_workers=2)
+
+    def dense(question: str, allowed: np.ndarray | None) -> None:
+        vector = embedder.encode_query(question)
+        if vectors is not None:
+            rows = None if allowed is None else allowed[allowed < vectors.index.ntotal]
+            vectors.search(vector, CANDIDATES, rows)
+
+    for question in questions[:20]:
+        dense(question, None)
+        lexical.search(_terms(question, analyzer, synonyms), None, CANDIDATES)
+    out: dict = {"n": lexical.n, "queries": len(questions), "spans": len(lexical._spans(lexical.n))}
+    out["dense vectors"] = vectors.index.ntotal if vectors is not None else 0
+    for name, draw in filters.items():
+        spent: dict[str, list[float]] = {"dense half alone": [], "bm25 alone": [], "both, side by side": []}
+        for question in questions:
+            allowed, terms = draw(), _terms(question, analyzer, synonyms)
+            started = time.perf_counter()
+            dense(question, allowed)
+            spent["dense half alone"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            lexical.search(terms, allowed, CANDIDATES)
+            spent["bm25 alone"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            nearest = threads.submit(dense, question, allowed)
+            lexical.search(terms, allowed, CANDIDATES)
+            nearest.result()
+            spent["both, side by side"].append(time.perf_counter() - started)
+        out[name] = {part: latency(values) for part, values in spent.items()}
+    return out
+
+
+def _filters(kommun: np.ndarray, year: np.ndarray, seed: int) -> dict:
+    """FILTERS as functions drawing a filter's rows: none, one kommun of about 1 %, one year."""
+    rng = np.random.default_rng(seed)
+    share = np.bincount(kommun) / len(kommun)
+    return {
+        "none": lambda: None,
+        "kommun ~1%": lambda: np.flatnonzero(kommun == rng.choice(np.flatnonzero((share > 0.006) & (share < 0.015)))),
+        "year ~10%": lambda: np.flatnonzero(year == rng.choice(np.unique(year))),
+    }
+
+
+STEPS = {"corpus": corpus, "build": build, "append": append, "query": query, "path": path}
 
 
 # ---------------------------------------------------------------- the old way, for comparison
@@ -395,12 +457,17 @@ def report(work: Path) -> None:
     for step, key, fmt in ROWS:
         row(f"{step}: {key}", [results[n][step].get(key) for n in sizes], fmt)
     for name in FILTERS:
-        for method in ("old", "new"):
+        for method, label in (("old", "old CPU"), ("new wall", "new"), ("new", "new CPU")):
             for p in ("p50", "p95"):
                 values = [results[n]["query"].get(name, {}).get(method, {}).get(p) for n in sizes]
-                row(f"query {name}: {method} {p} ms", values, "{:.1f}")
+                row(f"query {name}: {label} {p} ms", values, "{:.1f}")
         for key in ("same top scores", "same top rows (up to ties)"):
             row(f"query {name}: {key}", [results[n]["query"].get(name, {}).get(key) for n in sizes], "{}")
+    for name in FILTERS:
+        for part in ("dense half alone", "bm25 alone", "both, side by side"):
+            for p in ("p50", "p95"):
+                values = [results[n]["path"].get(name, {}).get(part, {}).get(p) for n in sizes]
+                row(f"path {name}: {part} {p} ms", values, "{:.1f}")
     print("\n".join(lines))
 
 
