@@ -41,14 +41,11 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Self
 
 import numpy as np
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -65,6 +62,7 @@ from protokollsok.indexes.synonyms import DEFAULT as SYNONYMS
 from protokollsok.indexes.synonyms import Synonyms
 from protokollsok.ingest import dnr as dnrs
 from protokollsok.ingest.structure import fold
+from memory import Peak, rss
 from synthetic import Pool, entries
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,30 +140,6 @@ def orchestrate(n: int, args: argparse.Namespace) -> None:
 # ---------------------------------------------------------------- measuring tools
 
 
-class Peak:
-    """Highest RSS while a block runs, sampled every 20 ms: ru_maxrss only knows the process's whole life."""
-
-    def __init__(self):
-        self.process = psutil.Process()
-        self.mib = 0.0
-        self._stop = threading.Event()
-
-    def __enter__(self) -> Self:
-        self.mib = rss()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.mib = max(self.mib, rss())
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.02):
-            self.mib = max(self.mib, self.process.memory_info().rss / 2**20)
-
-
 def clock() -> float:
     """CPU seconds of this process by default (--clock cpu): the machine is shared, and a step that waits for
     a core would otherwise count the wait; --clock wall for wall time."""
@@ -173,10 +147,6 @@ def clock() -> float:
 
 
 _CLOCK = time.process_time
-
-
-def rss() -> float:
-    return psutil.Process().memory_info().rss / 2**20
 
 
 def max_rss() -> float:

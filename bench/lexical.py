@@ -38,17 +38,16 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import bm25s
 import numpy as np
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from memory import Peak, rss  # noqa: E402
 from synthetic import Pool, entries  # noqa: E402
 
 from protokollsok.indexes.analyzer import Analyzer  # noqa: E402
@@ -371,40 +370,6 @@ def _load_corpus(out: Path):
     arrays = [np.load(out / f"{name}.npy", mmap_mode="r") for name in ("tokens", "offsets", "kommun", "year")]
     tokens, offsets, kommun, year = arrays
     return tokens, np.asarray(offsets), {w: i for i, w in enumerate(words)}, np.asarray(kommun), np.asarray(year)
-
-
-class Peak:
-    """Highest RSS while a block runs, sampled every 10 ms, and highest RSS less file-backed pages (ids and
-    matrices memory-mapped from disk, which the kernel can drop): the memory a build really takes."""
-
-    def __init__(self):
-        self.process = psutil.Process()
-        self.mib = self.anonymous = 0.0
-        self._stop = threading.Event()
-
-    def __enter__(self) -> Peak:
-        self._sample_once()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._sample_once()
-
-    def _sample(self) -> None:
-        while not self._stop.wait(0.01):
-            self._sample_once()
-
-    def _sample_once(self) -> None:
-        memory = self.process.memory_info()
-        self.mib = max(self.mib, memory.rss / 2**20)
-        self.anonymous = max(self.anonymous, (memory.rss - memory.shared) / 2**20)
-
-
-def rss() -> float:
-    return psutil.Process().memory_info().rss / 2**20
 
 
 def mib(path: Path) -> float:
