@@ -18,14 +18,14 @@ Each step is a child process, so its peak RSS (sampled every 10 ms) is its own:
 - append: from_tokens over all but the last 1,000 chunks, saved and loaded as a published version would
   be, then append(those 1,000 token lists); the result must equal the full build array for array;
 - query: the eval/dev.jsonl questions, tokens as Searcher._terms makes them (typed, synonyms at 0.5),
-  top 100 (CANDIDATES) without a filter, within one kommun (~1 % of rows, contiguous: rows are in doc_id
-  order) and within one year (~10 %, scattered); old and new on the same loaded matrix, each query
+  top 100 (CANDIDATES) without a filter, within one kommun (~1 % of rows, one run: rows are in doc_id
+  order; one run per copy with --tile) and within one year (~10 %, scattered); old and new on the same loaded matrix, each query
   timed three times (median); the top-100 scores must agree (1e-5) and the row sets too, up to ties;
 - path: the same questions and filters, the dense half (the real model's query embedding on one torch
   thread, then the nearest vectors of --vectors) beside BM25, as Searcher.search runs them: each alone,
   then both at once (wall time until both are done).
-New times are wall (from 4 M rows BM25 runs in one row range per core, so CPU time is no latency); the old
-way's are CPU seconds (one thread; the machine is shared), its wall times saved beside them.
+New times are wall (one thread, as a query runs); the old way's are CPU seconds (one thread; the machine
+is shared), its wall times saved beside them.
 Peak memory is given as RSS and as RSS less file-backed pages (the corpus ids and a loaded version's
 matrices are memory-mapped). Without a measured 10 M, the table projects a + b·N through the two largest
 sizes (flat where values fall with N); for MaxScore an upper bound, as its lookups grow with log N.
@@ -266,7 +266,7 @@ def path(folder: Path, args: argparse.Namespace) -> dict:
     for question in questions[:20]:
         dense(question, None)
         lexical.search(_terms(question, analyzer, synonyms), None, CANDIDATES)
-    out: dict = {"n": lexical.n, "queries": len(questions), "spans": len(lexical._spans(lexical.n))}
+    out: dict = {"n": lexical.n, "queries": len(questions)}
     out["dense vectors"] = vectors.index.ntotal if vectors is not None else 0
     for name, draw in filters.items():
         spent: dict[str, list[float]] = {"dense half alone": [], "bm25 alone": [], "both, side by side": []}

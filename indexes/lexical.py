@@ -10,24 +10,20 @@ built here in numpy from the chunks' token ids: no Python object per token, memo
 itself. The ids are kept with the version, so an incremental publish scores new chunks (N, average length
 and idf change, so every score is recomputed) without analysing the old text again.
 
-A query reads only the postings it needs and is exact: MaxScore (Turtle & Flood 1995). Its tokens are
-added to an N-long array of partial scores, the most bound (weight × the token's best score) per posting
-first; once the k-th best exact score known is above what the tokens not yet read could add, a chunk
-holding none of the read ones cannot make the top k, and the rest (the common tokens, long posting lists
-and low idf) are only looked up, by binary search, for the candidates that still can, pruned as they go.
-In the synthetic benchmark (bench/lexical.py) queries read about a quarter of their postings.
+A query is exact and reads only what it needs: MaxScore, compiled, a block of rows at a time (maxscore.py).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
+
+from . import maxscore
 
 FOLDER = "lexical"
 _MAPPED = ("tokens", "offsets", "indices", "data")  # memory-mapped on load; indptr, peaks are small
@@ -36,14 +32,6 @@ B = 0.6
 EMPTY = [""]  # an empty chunk is one empty token, as callers gave it to bm25s: N and the average length stay
 BATCH_TOKENS = 1 << 22  # tokens sorted at once while building: ~200 MB of temporaries
 BATCH_CHUNKS = 100_000  # token lists turned into ids at once
-SLACK = 1 + 1e-5  # float32 sums of a few terms round within this of the bound, which must not prune a tie
-# Costs that set the search's choices, measured at 5 M chunks: adding a posting to the N-long array ~10 ns,
-# a binary search in a long posting list ~0.5 µs (cache misses), a pass over N ~1 ns a row.
-REFRESH = 8  # tokens with up to N/REFRESH postings are read as they come; before a longer one, the threshold
-THETA_ROWS = 4  # is raised from the THETA_ROWS·k best rows so far, fully scored
-LOOKUP = 8  # while candidates are over a token's postings / LOOKUP, it is added, not looked up
-SCAN = 16  # once the postings added are over N/SCAN, rows are found and zeroed by a pass over N
-RUNS = 64  # a filter in fewer runs of rows than a list's postings / RUNS cuts the list at the runs' ends
 
 
 @dataclass(frozen=True)
@@ -51,7 +39,7 @@ class _Term:
     start: int
     stop: int
     weight: np.float32
-    bound: float  # the most this token adds to any chunk's score
+    bound: np.float32  # the most this token adds to any chunk's score: weight × its best, rounded as scores are
 
 
 class Matches:
@@ -62,10 +50,10 @@ class Matches:
 
     def of(self, rows: np.ndarray) -> np.ndarray:
         unique, back = np.unique(np.asarray(rows, dtype=np.int32), return_inverse=True)
-        out = np.zeros(len(unique), dtype=np.float32)
-        for term in self.terms:  # the order search added them in, so a row in `top` gets the same float32 sum
+        out = np.zeros(len(unique))
+        for term in self.terms:  # float64 sums of float32 parts, as maxscore.top_k's: a row in `top` agrees
             out += term.weight * self.lexical._lookup(term, unique)
-        return out[back]
+        return out.astype(np.float32)[back]
 
 
 class Lexical:
@@ -85,7 +73,7 @@ class Lexical:
         self.vocabulary = vocabulary
         self.tokens, self.offsets = tokens, offsets
         self.indptr, self.indices, self.data, self.peaks = indptr, indices, data, peaks
-        self._buffers: list[np.ndarray] = []  # for _partial; list.pop and append are atomic
+        self._postings = _read_only(indices), _read_only(data)  # as maxscore.top_k is compiled for
 
     @property
     def n(self) -> int:
@@ -178,83 +166,28 @@ class Lexical:
         query = self._terms(terms)
         if not query or k <= 0 or (allowed is not None and not len(allowed)):
             return Matches(self, query, {})
-        within = _Allowed(np.asarray(allowed, dtype=np.int32), self.n) if allowed is not None else None
-        with self._partial() as partial:
-            rows, scores = self._maxscore(query, within, k, partial)
-        return Matches(self, query, _top(rows, scores, k))
-
-    def _maxscore(
-        self, query: list[_Term], within: _Allowed | None, k: int, partial: _Partial
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate rows with their exact scores, the k best among them; `query` is left in the order its
-        tokens were added in."""
-        query.sort(key=lambda t: -t.bound / (t.stop - t.start))  # the most bound per posting read first
-        rest = _suffix_sums(query)
-        theta, read, fresh = 0.0, 0, True  # fresh: theta has seen every token read
-        while read < len(query) and rest[read] * SLACK >= theta:
-            if not fresh and query[read].stop - query[read].start > self.n // REFRESH:
-                theta = max(theta, self._theta(*partial.best(THETA_ROWS * k), query[read:], k))
-                fresh = True
-                continue
-            partial.add(*self._postings(query[read], within))
-            read, fresh = read + 1, False
-        # a row none of those tokens holds scores at most rest[read] < theta: not among the k best
-        rows, part = partial.above(theta - rest[read] * SLACK if theta else 0.0)
-        if not fresh and read < len(query):
-            best = _largest(part, THETA_ROWS * k)
-            theta = max(theta, self._theta(rows[best], part[best], query[read:], k))
-        # the others by bound, largest first, so that candidates fall fastest: added like the ones before
-        # while candidates are many, then looked up for each candidate
-        query[read:] = sorted(query[read:], key=lambda t: -t.bound)
-        rest[read:] = _suffix_sums(query[read:])
-        adding = True
-        for i in range(read, len(query)):
-            if len(part) > k:
-                theta = max(theta, float(part[_largest(part, k)].min()))
-                keep = part + rest[i] * SLACK >= theta
-                rows, part = rows[keep], part[keep]
-            term = query[i]
-            adding = adding and len(rows) * LOOKUP > term.stop - term.start
-            if adding:
-                partial.add(*self._postings(term, None))
-                part = partial.of(rows)
-            else:
-                part += term.weight * self._lookup(term, rows)
-        return rows, part
-
-    def _theta(self, rows: np.ndarray, part: np.ndarray, later: list[_Term], k: int) -> float:
-        """A lower bound for the k-th best score: the k-th best exact score of `rows`, whose scores so far
-        are `part` and whose `later` tokens are looked up (0 if fewer than k rows)."""
-        if len(rows) < k:
-            return 0.0
-        order = np.argsort(rows)
-        rows, full = rows[order], part[order]
-        for term in later:
-            full += term.weight * self._lookup(term, rows)
-        return float(full[_largest(full, k)].min())
-
-    @contextmanager
-    def _partial(self) -> Iterator[_Partial]:
-        """An N-long float32 array of zeros, from those kept for reuse (a fresh one per query would cost a
-        page fault per 4 KB written), zeroed again after the query."""
-        try:
-            buffer = self._buffers.pop()
-        except IndexError:
-            buffer = np.zeros(self.n, dtype=np.float32)
-        partial = _Partial(buffer)
-        try:
-            yield partial
-        finally:
-            partial.clear()
-            self._buffers.append(buffer)
+        spans, mask = np.array([[0, self.n]], dtype=np.int64), np.zeros(0, dtype=bool)
+        if allowed is not None:
+            spans, mask = _spans(np.asarray(allowed, dtype=np.int64))
+        rows, scores = maxscore.top_k(
+            *self._postings,
+            np.array([t.start for t in query], dtype=np.int64),
+            np.array([t.stop for t in query], dtype=np.int64),
+            np.array([t.weight for t in query], dtype=np.float32),
+            np.array([t.bound for t in query], dtype=np.float64),
+            spans, mask, k, maxscore.BLOCK,
+        )
+        scores = scores.astype(np.float32)
+        at = np.lexsort((rows, -scores))
+        return Matches(self, query, {int(r): float(v) for r, v in zip(rows[at], scores[at]) if v > 0})
 
     def scores(self, terms: dict[str, float]) -> np.ndarray:
         """BM25 score of every chunk, N long, as `search` weighs `terms`: the exhaustive way, for what
         compares with it (bench/index_scale.py, tests)."""
-        out = np.zeros(self.n, dtype=np.float32)
+        out = np.zeros(self.n)
         for term in self._terms(terms):
             np.add.at(out, self.indices[term.start : term.stop], term.weight * self.data[term.start : term.stop])
-        return out
+        return out.astype(np.float32)
 
     def frequencies(self) -> tuple[dict[str, int], np.ndarray, int]:
         """Vocabulary, document frequency by token id, number of chunks: what IDF is made of."""
@@ -274,7 +207,7 @@ class Lexical:
             i = self.vocabulary.get(token)
             if i is not None and weight > 0 and self.indptr[i + 1] > self.indptr[i]:
                 w = np.float32(weight)
-                out.append(_Term(int(self.indptr[i]), int(self.indptr[i + 1]), w, float(w) * float(self.peaks[i])))
+                out.append(_Term(int(self.indptr[i]), int(self.indptr[i + 1]), w, w * self.peaks[i]))
         return out
 
     def _lookup(self, term: _Term, rows: np.ndarray) -> np.ndarray:
@@ -294,12 +227,6 @@ class Lexical:
             out[at[hit]] = scores[hit]
         return out
 
-    def _postings(self, term: _Term, within: _Allowed | None) -> tuple[np.ndarray, np.ndarray]:
-        rows, scores = self.indices[term.start : term.stop], self.data[term.start : term.stop]
-        if within is not None:
-            rows, scores = within.filter(rows, scores)
-        return rows, (scores if term.weight == 1 else term.weight * scores)  # most tokens: a pass fewer
-
 
 def token_ids(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
     """Token lists → flat uint32 ids and N + 1 offsets, new tokens added to `vocabulary` in the order met.
@@ -317,6 +244,27 @@ def token_ids(documents: Iterable[list[str]], vocabulary: dict[str, int]) -> tup
     if lengths:
         np.cumsum(np.concatenate(lengths), out=offsets[1:])
     return (np.concatenate(ids) if ids else np.zeros(0, dtype=np.uint32)), offsets
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    """A plain array (a memmap's too) over the same memory, which cannot be written through."""
+    view = np.asarray(values).view()
+    view.flags.writeable = False
+    return view
+
+
+def _spans(allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A filter's rows (sorted) as the spans of rows a search reads, and a mask over the first span's start
+    … the last one's end when the spans hold other rows too. Rows are in doc_id order, so a kommun is a
+    run or a few (one per publish that added to it), a year or an organ a run per document: runs closer
+    than a block are read as one span, through the mask; farther ones are skipped between spans."""
+    cut = np.flatnonzero(np.diff(allowed) > maxscore.BLOCK) + 1
+    spans = np.stack([allowed[np.concatenate(([0], cut))], allowed[np.concatenate((cut - 1, [len(allowed) - 1]))] + 1], 1)
+    if int((spans[:, 1] - spans[:, 0]).sum()) == len(allowed):
+        return spans, np.zeros(0, dtype=bool)
+    mask = np.zeros(int(spans[-1, 1] - spans[0, 0]), dtype=bool)
+    mask[allowed - spans[0, 0]] = True
+    return spans, mask
 
 
 def _batches(offsets: np.ndarray) -> Iterator[tuple[int, int]]:
@@ -347,119 +295,3 @@ def _idf(df: np.ndarray, n: int) -> np.ndarray:
     held = df > 0
     out[held] = np.log(1 + (n - df[held] + 0.5) / (df[held] + 0.5))
     return out
-
-
-class _Allowed:
-    """A filter's rows, applied to posting lists: by cutting a list at the ends of the filter's runs of
-    consecutive rows (rows are in doc_id order, so a kommun is one run, a year one run per document), or,
-    when the runs are many, through a boolean mask over N built once."""
-
-    def __init__(self, rows: np.ndarray, n: int):
-        self.rows, self.n = rows, n
-        cut = np.flatnonzero(np.diff(rows) != 1) + 1
-        self.starts = rows[np.concatenate(([0], cut))]
-        self.stops = rows[np.concatenate((cut - 1, [len(rows) - 1]))] + 1
-        self.mask: np.ndarray | None = None
-
-    def filter(self, rows: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if len(self.starts) * RUNS < len(rows):
-            lo, hi = np.searchsorted(rows, self.starts), np.searchsorted(rows, self.stops)
-            at = _ranges(lo, hi)
-            return rows[at], scores[at]
-        if self.mask is None:
-            self.mask = np.zeros(self.n, dtype=bool)
-            self.mask[self.rows] = True
-        keep = self.mask[rows]
-        return rows[keep], scores[keep]
-
-
-class _Partial:
-    """Partial scores of the rows read, in a zeroed N-long array: each token's postings are added in turn
-    (in the order Matches.of adds them, so the float32 sums agree), and the rows written are kept. Finding
-    and zeroing those rows again costs a gather or scatter per posting written; once they are over N/SCAN,
-    a pass over all N (compare, memset) is cheaper."""
-
-    def __init__(self, buffer: np.ndarray):
-        self.buffer = buffer
-        self.written: list[np.ndarray] = []
-        self.count = 0
-
-    def add(self, rows: np.ndarray, scores: np.ndarray) -> None:
-        np.add.at(self.buffer, rows, scores)  # a token's rows are distinct; add.at is numpy's fast scatter-add
-        self.written.append(rows)
-        self.count += len(rows)
-
-    def of(self, rows: np.ndarray) -> np.ndarray:
-        return self.buffer[rows]
-
-    def best(self, count: int) -> tuple[np.ndarray, np.ndarray]:
-        """Rows with the best partial scores among the last token's: likely good rows, and any rows give a
-        lower bound."""
-        last = self.written[-1]
-        part = self.buffer[last]
-        at = _largest(part, count)
-        return np.asarray(last[at], dtype=np.int32), part[at]
-
-    def above(self, floor: float) -> tuple[np.ndarray, np.ndarray]:
-        """The rows whose partial score reaches `floor` (every row read, for 0), sorted."""
-        if self.count * SCAN > len(self.buffer):
-            rows = np.flatnonzero(self.buffer >= floor if floor > 0 else self.buffer)
-            return rows.astype(np.int32), self.buffer[rows]
-        taken = []
-        for rows in self.written:  # a row taken is negated for a moment: another token holding it skips it
-            part = self.buffer[rows]
-            rows = rows[part >= floor] if floor > 0 else rows[part > 0]
-            self.buffer[rows] *= -1
-            taken.append(rows)
-        rows = np.sort(np.concatenate(taken)) if taken else np.zeros(0, dtype=np.int32)
-        part = -self.buffer[rows]
-        self.buffer[rows] = part
-        return rows.astype(np.int32), part
-
-    def clear(self) -> None:
-        if self.count * SCAN > len(self.buffer):
-            self.buffer.fill(0)
-            return
-        for rows in self.written:
-            self.buffer[rows] = 0
-
-
-def _suffix_sums(query: list[_Term]) -> list[float]:
-    """rest[i]: the most tokens i, i + 1, … can add to any row's score."""
-    return np.cumsum([t.bound for t in query][::-1])[::-1].tolist() + [0.0]
-
-
-def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """lo[0] … hi[0] − 1, lo[1] … hi[1] − 1, …, concatenated."""
-    lengths = hi - lo
-    keep = lengths > 0
-    lo, lengths = lo[keep], lengths[keep]
-    if not len(lo):
-        return np.zeros(0, dtype=np.int64)
-    steps = np.ones(int(lengths.sum()), dtype=np.int64)
-    steps[0] = lo[0]
-    ends = np.cumsum(lengths)[:-1]
-    steps[ends] = lo[1:] - (lo[:-1] + lengths[:-1] - 1)
-    return np.cumsum(steps)
-
-
-def _largest(values: np.ndarray, count: int) -> np.ndarray:
-    """Where the `count` largest values are, in no order. Over many values, a threshold from every 16th
-    one keeps about 8·count of them for the exact partition: a compare per value instead of a selection."""
-    n = len(values)
-    if n <= count:
-        return np.arange(n)
-    if n > 64 * count:
-        sample = values[::16]
-        floor = np.partition(sample, len(sample) - count // 2 - 1)[len(sample) - count // 2 - 1]
-        keep = np.flatnonzero(values >= floor)
-        if len(keep) >= count:
-            return keep[np.argpartition(values[keep], len(keep) - count)[len(keep) - count :]]
-    return np.argpartition(values, n - count)[n - count :]
-
-
-def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> dict[int, float]:
-    """The k best with a score above 0, best first."""
-    at = _largest(scores, k)
-    at = at[np.argsort(-scores[at], kind="stable")]
-    return {int(r): float(v) for r, v in zip(rows[at], scores[at]) if v > 0}

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from protokollsok.indexes import lexical as module
+from protokollsok.indexes import maxscore
 from protokollsok.indexes.lexical import B, FOLDER, K1, Lexical, token_ids
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -120,7 +121,7 @@ def _assert_top(lexical: Lexical, terms: dict[str, float], allowed: np.ndarray |
         assert np.all(scores[rows] >= expected[-1] * (1 - 1e-6))
     if allowed is not None:
         assert set(rows.tolist()) <= set(allowed.tolist())
-    assert found.of(rows).tolist() == got.tolist(), "of() adds in the order search did"
+    assert found.of(rows).tolist() == got.tolist(), "of() gives the scores search gave"
     others = np.random.default_rng(0).integers(0, lexical.n, 50)
     np.testing.assert_allclose(found.of(others), lexical.scores(terms)[others], rtol=1e-6, atol=0)
 
@@ -137,19 +138,14 @@ def _filters(n: int, seed: int) -> list[np.ndarray | None]:
     ]
 
 
-# Each setting sends the search down other branches: threshold raised before every long list or never,
-# the rest always looked up or always added, rows found through the N-long pass or through the postings.
-SETTINGS = [
-    {},
-    {"REFRESH": 1, "LOOKUP": 10**9, "SCAN": 10**9, "RUNS": 10**9},
-    {"REFRESH": 10**9, "THETA_ROWS": 1, "LOOKUP": 0, "SCAN": 0, "RUNS": 0},
-]
+# Rows a block: one block, blocks of a few rows (the threshold rises, tokens stop being essential and
+# cursors gallop across many blocks), and the default.
+BLOCKS = [1 << 20, 7, 1000, maxscore.BLOCK]
 
 
-@pytest.mark.parametrize("setting", SETTINGS)
-def test_search_top_k_is_the_exhaustive_top_k_on_random_tokens(monkeypatch, setting):
-    for name, value in setting.items():
-        monkeypatch.setattr(module, name, value)
+@pytest.mark.parametrize("block", BLOCKS)
+def test_search_top_k_is_the_exhaustive_top_k_on_random_tokens(monkeypatch, block):
+    monkeypatch.setattr(maxscore, "BLOCK", block)
     documents = _random_documents(6000, 800, seed=3)
     lexical = Lexical.build(documents)
     rng = np.random.default_rng(4)
@@ -160,10 +156,9 @@ def test_search_top_k_is_the_exhaustive_top_k_on_random_tokens(monkeypatch, sett
             _assert_top(lexical, terms, allowed, int(rng.choice([1, 10, 100])))
 
 
-@pytest.mark.parametrize("setting", SETTINGS)
-def test_search_top_k_is_the_exhaustive_top_k_on_swedish_questions(monkeypatch, setting, swedish, questions):
-    for name, value in setting.items():
-        monkeypatch.setattr(module, name, value)
+@pytest.mark.parametrize("block", BLOCKS)
+def test_search_top_k_is_the_exhaustive_top_k_on_swedish_questions(monkeypatch, block, swedish, questions):
+    monkeypatch.setattr(maxscore, "BLOCK", block)
     lexical = Lexical.build(swedish)
     for q, terms in enumerate(questions):
         for allowed in _filters(lexical.n, q):
