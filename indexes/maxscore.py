@@ -123,7 +123,7 @@ def top_k(
     theta = 0.0  # the k-th best score so far, 0 until k rows are held
     lazy = 0  # order[0 … lazy − 1] are only looked up
     partial = np.zeros(block)
-    live = np.zeros(block, dtype=np.int64)  # the block's candidates, as offsets from its first row
+    live = np.zeros(block, dtype=np.int32)  # the block's candidates, as offsets from its first row
     for first, last in _blocks(spans, block):
         while size == k and lazy < count and below[lazy + 1] * SLACK < theta:
             lazy += 1
