@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
+import mmap
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 import faiss
@@ -15,6 +19,8 @@ from protokollsok.indexes import build, store as store_module
 from protokollsok.indexes.build import Entry, current_entries, indexed_text, publish
 from protokollsok.indexes.embed import text_hash
 from protokollsok.indexes.metadata import Filters, Metadata
+from protokollsok.indexes import reader
+from protokollsok.indexes.reader import READ_AHEAD
 from protokollsok.indexes.search import Searcher
 from protokollsok.indexes.store import Store, Version
 from protokollsok.ingest.dnr import parse
@@ -75,6 +81,68 @@ def test_version_folder_holds_real_faiss_sqlite_and_bm25_files(corpus_index, ing
     json.loads((folder / "manifest.json").read_text())  # a real JSON manifest
     assert np.load(folder / "answer_kinds.npy").shape == (chunks,)
 
+
+def _in_page_cache(path: Path) -> bool:
+    """Every page of the file resident, asked with mincore(2) over a mapping of it: reading it, even with
+    RWF_NOWAIT, would start the kernel's own readahead."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype, libc.mmap.argtypes = ctypes.c_void_p, [
+        ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long,
+    ]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_ubyte)]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    size = path.stat().st_size
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        address = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        pages = (ctypes.c_ubyte * -(-size // mmap.PAGESIZE))()
+        assert libc.mincore(address, size, pages) == 0, os.strerror(ctypes.get_errno())
+        libc.munmap(address, size)
+    finally:
+        os.close(fd)
+    return all(page & 1 for page in pages)
+
+
+def _drop_from_page_cache(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # written pages cannot be dropped
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _cold_files(folder: Path) -> list[Path]:
+    """READ_AHEAD's files in `folder`, large enough that no read of a header pulls one in, out of the page cache."""
+    files = [folder / name for name in READ_AHEAD]
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(os.urandom(16 << 20))
+        _drop_from_page_cache(path)
+    if any(_in_page_cache(path) for path in files):
+        pytest.skip(f"{folder}: the page cache is this file system's storage (tmpfs): nothing to read ahead")
+    return files
+
+
+def test_read_ahead_brings_the_files_search_reads_into_the_page_cache(tmp_path):
+    files = _cold_files(tmp_path)
+    reader.read_ahead(tmp_path).join(timeout=30)
+    assert [path.name for path in files if not _in_page_cache(path)] == []
+
+
+def test_read_ahead_leaves_files_over_half_the_available_memory(tmp_path, monkeypatch):
+    files = _cold_files(tmp_path)
+    monkeypatch.setattr(reader, "_available", lambda: 2 * (16 << 20) + 1)  # room for the first file only
+    reader.read_ahead(tmp_path).join(timeout=30)
+    assert [_in_page_cache(path) for path in files] == [True, False, False]
+
+
+def test_opening_a_version_reads_its_files_ahead(index_copy, monkeypatch):
+    asked = []
+    monkeypatch.setattr(reader, "read_ahead", asked.append)
+    version = Store(index_copy).current()
+    version.open()
+    assert asked == [version.path]
 
 # --- Dnr and § lookup ----------------------------------------------------------------------------------
 
