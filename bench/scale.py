@@ -142,7 +142,7 @@ def main() -> None:
     figures["serving RSS MiB"] = _rss()
     searcher.close()
     if args.search_only:
-        return _report(figures, root)
+        return _report(figures, root / "search.json")
     torch.set_num_threads(os.cpu_count())  # ingest encodes on every core
 
     added = [_renamed(e) for e in itertools.islice(synthetic.entries(args.add * 300, seed=29, pool=pool), args.add)]
@@ -159,13 +159,15 @@ def main() -> None:
     rate = 64 / (time.perf_counter() - started)
     figures["model chunks/s (real e5, measured)"] = rate
     figures[f"encoding {chunks} new chunks with the model, projected s"] = chunks / rate
-    _report(figures, root)
+    _report(figures, root / "figures.json")
 
 
-def _report(figures: dict, root: Path) -> None:
+def _report(figures: dict, out: Path) -> None:
+    """Printed, and saved as `out`: figures.json for a whole run, search.json for --search-only, which
+    leaves the whole run's figures alone."""
     for name, value in figures.items():
         print(f"{name:<55} {value if isinstance(value, str) else f'{value:,.1f}'}")
-    (root / "figures.json").write_text(json.dumps(figures, indent=1))
+    out.write_text(json.dumps(figures, indent=1))
 
 
 def _renamed(entry):
