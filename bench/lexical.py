@@ -55,6 +55,7 @@ from protokollsok.indexes.analyzer import Analyzer  # noqa: E402
 from protokollsok.indexes.embed import Embedder  # noqa: E402
 from protokollsok.indexes.build import indexed_text  # noqa: E402
 from protokollsok.indexes.lexical import B, FOLDER, K1, Lexical, token_ids  # noqa: E402
+from protokollsok.indexes.reader import read_ahead  # noqa: E402
 from protokollsok.indexes.search import CANDIDATES, SYNONYM_WEIGHT, one_thread_per_query  # noqa: E402
 from protokollsok.indexes.synonyms import DEFAULT as SYNONYMS, Synonyms  # noqa: E402
 from protokollsok.indexes.vectors import Vectors  # noqa: E402
@@ -245,10 +246,13 @@ def path(folder: Path, args: argparse.Namespace) -> dict:
     """A search's two halves as Searcher.search runs them: the dense half (the real model's query embedding
     on one thread, then the nearest vectors of --vectors, a published version such as bench/scale.py's
     1 M one, searched within a filter's rows below its size: the same share) on a thread while BM25 runs on
-    the others; wall time until both are done. Fusion follows, measured by bench/scale.py."""
+    the others; wall time until both are done. Fusion follows, measured by bench/scale.py. The postings and
+    vectors are read into the page cache first, as the service's FileReader does when it opens a version."""
     _, _, _, kommun, year = _load_corpus(folder / "corpus")
     lexical = Lexical.load(folder)
     vectors = Vectors.load(args.vectors) if args.vectors else None
+    for version in (folder, args.vectors) if args.vectors else (folder,):
+        read_ahead(version).join()
     analyzer = Analyzer()
     synonyms = Synonyms.load(SYNONYMS, analyzer)
     one_thread_per_query()
