@@ -119,7 +119,7 @@ def read_ahead(folder: Path) -> threading.Thread:
     them: after a start or a switch, a search would otherwise wait on the disk for each page it touches
     first. At 2 M chunks, a fresh process on a version dropped from the page cache: unfiltered p95 118–177
     ms without it, 92–95 with it; Dnr searches 292–298 against 135–228 (bench/scale.py). posix_fadvise's
-    WILLNEED reads only the first 128 KB here. Files that would take more than half the memory available
+    WILLNEED left most of each file unread here. Files that would take more than half the memory available
     are left to be read as searches touch them."""
     paths = [folder / name for name in READ_AHEAD if (folder / name).is_file()]
     thread = threading.Thread(target=_read_through, args=(paths, _available() // 2), name="read-ahead", daemon=True)
