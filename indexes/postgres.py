@@ -211,6 +211,9 @@ class PostgresReader(MetadataReads):
             self._documents = self.sql.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         return self._vocabulary, self._frequency, self._documents
 
+    def read_ahead(self) -> None:
+        """Nothing to do here: the servers keep what searches read in their own buffer caches."""
+
     def close(self) -> None:
         self.sql.close()
 

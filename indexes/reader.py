@@ -71,6 +71,9 @@ class Reader(Protocol):
     def frequencies(self) -> tuple[dict[str, int], np.ndarray, int]:
         """The lexical vocabulary (token → id), each token's document frequency by id, and the number of chunks."""
 
+    def read_ahead(self) -> None:
+        """For a process about to serve many searches from this version: bring what they read into memory."""
+
     def close(self) -> None: ...
 
 
@@ -116,7 +119,7 @@ class MetadataReads:
 
 def read_ahead(folder: Path) -> threading.Thread:
     """Reads the version's READ_AHEAD files through once, on a daemon thread, so that the page cache holds
-    them: after a start or a switch, a search would otherwise wait on the disk for each page it touches
+    them: after the service starts or switches to a version, a search would otherwise wait on the disk for each page it touches
     first. At 2 M chunks, a fresh process on a version dropped from the page cache: unfiltered p95 118–177
     ms without it, 92–95 with it; Dnr searches 292–298 against 135–228 (bench/scale.py). posix_fadvise's
     WILLNEED left most of each file unread here. Files that would take more than half the memory available
@@ -165,7 +168,7 @@ class FileReader(MetadataReads):
         self.answers = AnswerKinds.load(folder)
         self.columns = Columns.load(folder)
         self.kommun_names = self.columns.names["kommun"]
-        read_ahead(folder)
+        self.folder = folder
 
     def select(self, filters: Filters) -> np.ndarray | None:
         """Kommun, organ, type and date from the numpy columns; Dnr and § from SQLite's indexes."""
@@ -180,6 +183,9 @@ class FileReader(MetadataReads):
 
     def lexical(self, terms: dict[str, float], allowed: np.ndarray | None, k: int) -> LexicalScores:
         return self.bm25.search(terms, allowed, k)
+
+    def read_ahead(self) -> None:
+        read_ahead(self.folder)
 
     def dense(self, vector: np.ndarray, allowed: np.ndarray | None, k: int) -> dict[int, float]:
         ids, scores = self.vectors.search(vector, k, allowed)

@@ -136,7 +136,7 @@ class Searcher:
         self.weights = weights(dense_weight)
         # The dense half runs on a thread of its own while BM25 runs: torch and faiss work outside the GIL, so
         # on two cores the halves overlap instead of adding up. At 10 M chunks (bench/lexical.py path) the dense
-        # half takes ~60 ms, BM25 ~70 ms p50 and ~135 ms p95, both together ~100 / ~145 ms. Processes that
+        # half takes ~50 / ~70 ms p50 / p95, BM25 ~37 / ~80 ms, both together ~59 / ~80 ms. Processes that
         # answer queries call one_thread_per_query.
         self._dense_threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="dense")
 

@@ -94,6 +94,7 @@ class LiveIndex:
                 if self._loaded is None:
                     raise
                 return
+            searcher.reader.read_ahead()  # in the background: the first searches need not wait on the disk
             facets = searcher.reader.facets()  # once a version: every request's filters are checked against them
             evidence = Evidence(self.analyzer, searcher.reader, facets["kommuner"], self.synonyms)
             self._loaded = Loaded(

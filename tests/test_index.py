@@ -137,13 +137,6 @@ def test_read_ahead_leaves_files_over_half_the_available_memory(tmp_path, monkey
     assert [_in_page_cache(path) for path in files] == [True, False, False]
 
 
-def test_opening_a_version_reads_its_files_ahead(index_copy, monkeypatch):
-    asked = []
-    monkeypatch.setattr(reader, "read_ahead", asked.append)
-    version = Store(index_copy).current()
-    version.open()
-    assert asked == [version.path]
-
 # --- Dnr and § lookup ----------------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from conftest import live_index, start_server
 from protokollsok.cli import main
+from protokollsok.indexes import reader
 from protokollsok.indexes.build import current_entries, publish
 from protokollsok.indexes.store import Store
 from protokollsok.service.access import Access
@@ -371,3 +372,13 @@ def test_serve_without_keys_listens_on_loopback_and_says_so(corpus_index, embedd
     serve(Settings.load(index=str(corpus_index), api_keys="nyckel"), live, "0.0.0.0", 8080)
     assert "no API keys" not in capsys.readouterr().out
     assert started == [("127.0.0.1", 8000), ("0.0.0.0", 8080), ("0.0.0.0", 8080)]
+
+
+def test_the_service_reads_a_version_ahead_and_a_single_open_does_not(index_copy, embedder, analyzer, monkeypatch):
+    asked = []
+    monkeypatch.setattr(reader, "read_ahead", asked.append)
+    version = Store(index_copy).current()
+    version.open().close()  # as the command line opens one for a single question or its facets
+    assert asked == []
+    live_index(index_copy, embedder, analyzer)
+    assert asked == [version.path]
