@@ -36,7 +36,7 @@ from protokollsok.ingest.records import Chunk, Document, Section, Unit
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "var" / "index" / "current" / "meta.sqlite"
-KOMMUNER = ROOT / "service" / "data" / "kommuner.txt"
+KOMMUNER = ROOT / "ingest" / "data" / "kommuner.txt"
 
 CHARS_PER_TOKEN = 2.9  # cl100k on the sample's chunks
 MODEL_PER_CL100K = 0.67

@@ -16,19 +16,11 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import dnr as dnrs
+from .language import ISO_DATE, LONG_DATE, MONTH_NUMBER, ORGAN_WORD, organ_from_genitive
 from .records import CleanText, Section, Unit
 
 DOC_TYPES = ("protokoll", "kallelse", "tjänsteskrivelse", "verksamhetsberättelse", "okänd")
 
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        "januari februari mars april maj juni juli augusti september oktober november december".split()
-    )
-}
-_ISO_DATE = re.compile(r"\b(20\d{2}|19\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
-_LONG_DATE = re.compile(r"(?i:den)\s+(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})", re.IGNORECASE)
-_ORGAN_WORD = r"(?:styrelse|nämnd|utskott|fullmäktige|beredning|råd|presidi(?:um|et))"
 _PARAGRAF_LINE = re.compile(r"(?P<pre>.*?)(?<!§)§\s*(?P<num>\d{1,4})?(?P<forts>\s+forts\.?)?(?P<post>.*)")
 _SECTION_NAMES = [
     (r".{0,80}\bbeslut", None),
@@ -187,7 +179,7 @@ def _memos(text: str, lines: list[_Line]) -> list[Unit]:
         start = lines[opener].start if opener is not None else line.start
         date = organ = None
         for j in range(opener if opener is not None else i, i):
-            iso = _ISO_DATE.fullmatch(lines[j].text)
+            iso = ISO_DATE.fullmatch(lines[j].text)
             if iso:
                 date = iso.group(0)
             elif opener is not None and j > opener and lines[j].text and not re.fullmatch(r"(?i)datum|diarienummer", lines[j].text):
@@ -357,17 +349,11 @@ def _section_name(heading: str) -> str:
 def _deciding_organ(sections: list[Section]) -> str | None:
     """The organ whose decision or proposal a § records: `Kommunstyrelsens arbets- och personalutskotts beslut`."""
     for section in sections:
-        m = re.fullmatch(rf"(.*?{_ORGAN_WORD}\w*s) (?:beslut|förslag till .+)", section.name or "", re.IGNORECASE)
+        m = re.fullmatch(rf"(.*?{ORGAN_WORD}\w*s) (?:beslut|förslag till .+)", section.name or "", re.IGNORECASE)
         if m:
             organ = organ_from_genitive(m.group(1))
             return organ[:1].upper() + organ[1:]
     return None
-
-
-def organ_from_genitive(phrase: str) -> str:
-    """`Allmänna utskottets` → `Allmänna utskottet`; `Kommunfullmäktiges` → `Kommunfullmäktige`."""
-    phrase = " ".join(phrase.split())
-    return phrase[:-1] if phrase.endswith("s") else phrase
 
 
 def _doc_type(doc_id: str, raw: str) -> str:
@@ -402,12 +388,12 @@ def _kommun(doc_id: str, raw: str) -> str:
 
 def _organ(raw: str, units: list[Unit]) -> str:
     text = " ".join(raw.split())
-    meeting = re.search(rf"\b([A-ZÅÄÖ][a-zåäö]*(?:[ -][a-zåäö]+){{0,5}}?{_ORGAN_WORD}\w*?)s sammanträde\b", text)
+    meeting = re.search(rf"\b([A-ZÅÄÖ][a-zåäö]*(?:[ -][a-zåäö]+){{0,5}}?{ORGAN_WORD}\w*?)s sammanträde\b", text)
     if meeting and "kallelse" in fold(text[:3000]):
         return organ_from_genitive(meeting.group(1) + "s")
     decisions = Counter(
         organ_from_genitive(m.group(1))
-        for m in re.finditer(rf"(?m)^\s*([A-ZÅÄÖ][\wåäö -]*?{_ORGAN_WORD}\w*?s) beslut\s*$", raw)
+        for m in re.finditer(rf"(?m)^\s*([A-ZÅÄÖ][\wåäö -]*?{ORGAN_WORD}\w*?s) beslut\s*$", raw)
     )
     if decisions:
         return decisions.most_common(1)[0][0]
@@ -415,7 +401,7 @@ def _organ(raw: str, units: list[Unit]) -> str:
     if memo_organs:
         return memo_organs.most_common(1)[0][0]
     mentions = Counter(
-        m.group(1) for m in re.finditer(rf"\b((?:Kommunstyrelsen|Kommunfullmäktige|[A-ZÅÄÖ][a-zåäö]+{_ORGAN_WORD}(?:en|et|n)))\b", text)
+        m.group(1) for m in re.finditer(rf"\b((?:Kommunstyrelsen|Kommunfullmäktige|[A-ZÅÄÖ][a-zåäö]+{ORGAN_WORD}(?:en|et|n)))\b", text)
     )
     return mentions.most_common(1)[0][0] if mentions else "okänd"
 
@@ -425,10 +411,10 @@ def _date(doc_id: str, raw: str, units: list[Unit]) -> str | None:
     labelled = re.search(r"(?i)sammanträdes(?:datum|dag)\s*:?\s*(\d{4}-\d{2}-\d{2})", text)
     if labelled:
         return labelled.group(1)
-    spoken = re.search(r"(?i)datum\s*:\s*\w*\s*" + _LONG_DATE.pattern, text)
+    spoken = re.search(r"(?i)datum\s*:\s*\w*\s*" + LONG_DATE.pattern, text)
     if spoken:
-        return f"{int(spoken.group(3)):04d}-{_MONTHS[spoken.group(2).lower()]:02d}-{int(spoken.group(1)):02d}"
-    in_name = _ISO_DATE.search(doc_id)
+        return f"{int(spoken.group(3)):04d}-{MONTH_NUMBER[spoken.group(2).lower()]:02d}-{int(spoken.group(1)):02d}"
+    in_name = ISO_DATE.search(doc_id)
     if in_name:
         return in_name.group(0)
     memo_dates = sorted(u.date for u in units if u.date)

@@ -23,61 +23,27 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from protokollsok.indexes.analyzer import Analyzer
 from protokollsok.indexes.reader import Reader
 from protokollsok.indexes.synonyms import Synonyms
+from protokollsok.ingest.language import (
+    SHOWS_KIND,
+    YEAR,
+    acting_kommuner,
+    asked_kinds,
+    asked_organs,
+    deciding_organs,
+    fold_kommun,
+)
 
 THRESHOLD = 0.45
 KIND_MISSING = 0.5
 YEAR_MISSING = 0.5
 KOMMUN_MISSING = 0.3
 ORGAN_MISSING = 0.3
-KOMMUNER = Path(__file__).parent / "data" / "kommuner.txt"
-
-_AMOUNT = r"\d[\d \u00a0\u202f]*(?:,\d+)?\s?(?:kr\b|kronor|mkr|tkr|mnkr|miljoner|miljarder|msek|ksek)"
-_MONTHS = "januari|februari|mars|april|maj|juni|juli|augusti|september|oktober|november|december"
-# (what a question asking for this kind says, what a passage holding it shows)
-KINDS = {
-    "belopp": (
-        r"\b(?:hur mycket|kosta\w*|kostnad\w*|belopp\w*|summa\w*|pengar|kronor|budget\w* på|anslag\w*|bidrag\w* på)\b",
-        _AMOUNT,
-    ),
-    "andel": (r"\b(?:ränta\w*|procent\w*|andel\w*|hur stor del|hur många procent)\b", r"\d(?:,\d+)?\s?(?:%|procent)"),
-    "antal": (
-        r"\b(?:hur många|antal\w*|hur stort antal)\b",
-        r"\b\d+\b|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv)\b",
-    ),
-    "datum": (
-        r"\b(?:när|vilket datum|vilken dag|vilket år|sedan när|från när|senast|hur länge)\b",
-        rf"\b(?:19|20)\d{{2}}\b|\b\d{{1,2}}(?::e)? (?:{_MONTHS})\b",
-    ),
-    "orsak": (
-        r"\b(?:varför|av vilken anledning|vad berodde|vad beror|vad är orsaken|vilka skäl)\b",
-        r"(?i)\b(?:eftersom|på grund av|därför|med anledning av|beror på|berodde på|orsak\w*|skäl\w*|till följd av)\b",
-    ),
-    "person": (
-        r"\b(?:vem|vilka personer|vilka ledamöter|vilken ledamot|vilka politiker|vilken tjänsteperson|vilka tjänstepersoner)\b",
-        r"\b[A-ZÅÄÖ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)? [A-ZÅÄÖ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b",
-    ),
-}
-_ASKS = {kind: re.compile(asks, re.IGNORECASE) for kind, (asks, _) in KINDS.items()}
-_SHOWS = {kind: re.compile(shows) for kind, (_, shows) in KINDS.items()}
-_YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
-_ORGAN = r"((?:kommun)?fullmäktige|kommunstyrelse|[a-zåäö]*nämnd|(?:kommun)?revision|[a-zåäö]*utskott)(?:n|en|et|ns|ens|ets|s)?"
-_DECIDES = (
-    r"(?:har |hade )?(?:beslutar|beslutade|beslöt|beslutat|antar|antog|antagit|avslår|avslog|avslagit|fastställer|"
-    r"fastställde|fastställt|godkänner|godkände|godkänt|beviljar|beviljade|bifaller|biföll|tillstyrker|tillstyrkte|klubbade)\b"
-)
-_ASKS_ORGAN_DECISION = re.compile(
-    rf"\b{_ORGAN}\b(?=.*\b(?:beslut\w*|besl[öu]t\w*|antog|antagit|avslog|ställde sig|gick med på|tog emot|beviljade|fastställde|godkände))"
-    rf"|\b(?:beslutade|beslöt|antog|avslog|beviljade|fastställde|godkände|har|gick|tog|ställde)\b[^?]*?\b{_ORGAN}\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -127,12 +93,17 @@ class Evidence:
         for typed, group in self.synonyms.matches(question, tokens) if self.synonyms else []:
             for token in typed:
                 alternatives[token] = alternatives.get(token, frozenset()) | group
-        kinds = frozenset(kind for kind, asks in _ASKS.items() if asks.search(question))
-        kommuner = {m.group("a") or m.group("b") for m in _acting_kommun().finditer(question)}
-        kommuner.update(name for name, pattern in self.indexed_kommuner.items() if pattern.search(question))
-        named = frozenset(fold_kommun(name) for name in kommuner)
+        named = acting_kommuner(question) | {
+            fold_kommun(name) for name, pattern in self.indexed_kommuner.items() if pattern.search(question)
+        }
         return Asked(
-            question, weights, alternatives, kinds, frozenset(_YEAR.findall(question)), named, acting_organs(question)
+            question,
+            weights,
+            alternatives,
+            asked_kinds(question),
+            frozenset(YEAR.findall(question)),
+            named,
+            asked_organs(question),
         )
 
     def support(self, asked: Asked, chunk: dict) -> Support:
@@ -148,10 +119,10 @@ class Evidence:
         )
         share = found / total
         text = chunk["text"]
-        kinds_met = not asked.kinds or any(_SHOWS[kind].search(text) for kind in asked.kinds)
+        kinds_met = not asked.kinds or any(SHOWS_KIND[kind].search(text) for kind in asked.kinds)
         year_met = not asked.years or any(y in text or y in (chunk.get("date") or "") for y in asked.years)
         kommun_met = not asked.kommuner or fold_kommun(chunk.get("kommun") or "") in asked.kommuner
-        organ_met = not asked.organs or bool(asked.organs & _deciding_organs(text, chunk.get("section") or ""))
+        organ_met = not asked.organs or bool(asked.organs & deciding_organs(text, chunk.get("section") or ""))
         strength = share
         for met, factor in (
             (kinds_met, KIND_MISSING),
@@ -165,47 +136,3 @@ class Evidence:
     def _idf(self, token: str) -> float:
         index = self.vocabulary.get(token)
         return float(self.idf[index]) if index is not None else self.unseen_idf
-
-
-def acting_organs(question: str) -> frozenset[str]:
-    """Organs the question asks about as the ones deciding: `Vad beslutade kommunfullmäktige …`."""
-    return frozenset(_organ_key(a or b) for a, b in _ASKS_ORGAN_DECISION.findall(question))
-
-
-def _organ_key(word: str) -> str:
-    """`kommunfullmäktiges` and `fullmäktige` → `fullmäktige`; `socialnämnden` → `socialnämnd`."""
-    m = re.fullmatch(_ORGAN, word.lower())
-    base = m.group(1) if m else word.lower()
-    return base.removeprefix("kommun") if base.endswith(("fullmäktige", "revision")) else base
-
-
-def _deciding_organs(text: str, section: str) -> set[str]:
-    """Organs the passage shows deciding: `X beslutar/beslutade/antog …`, `antogs/beslutades av X`, or the
-    passage is the decision section of X (`Kommunstyrelsens beslut`)."""
-    found = {_organ_key(a) for a in re.findall(rf"\b{_ORGAN}\s+{_DECIDES}", text, re.IGNORECASE)}
-    found |= {
-        _organ_key(a)
-        for a in re.findall(
-            rf"\b(?:antogs|beslutades|fastställdes|godkändes|avslogs|beviljades)\s+av\s+{_ORGAN}\b", text, re.IGNORECASE
-        )
-    }
-    found |= {_organ_key(a) for a in re.findall(rf"\b{_ORGAN}\s+beslut$", section, re.IGNORECASE)}
-    return found
-
-
-def fold_kommun(name: str) -> str:
-    return name.lower().removesuffix(" kommun").strip()
-
-
-@cache
-def _acting_kommun() -> re.Pattern:
-    names = [
-        line.strip()
-        for line in KOMMUNER.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    return re.compile(
-        rf"(?:(?:fullmäktige|styrelse\w*|nämnd\w*|utskott\w*|kommunen) i (?P<a>{alternatives})\b"
-        rf"|\b(?P<b>{alternatives})s? (?:kommun|stad)\b)"
-    )

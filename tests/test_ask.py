@@ -300,9 +300,9 @@ def test_ingest_search_ask_and_serve_make_no_outbound_connection(tmp_path):
 )
 def test_which_organ_a_passage_shows_deciding(text, section, organs):
     """A proposal to fullmäktige is not fullmäktige deciding; a decision section or `antogs av` is."""
-    from protokollsok.service.evidence import _deciding_organs
+    from protokollsok.ingest.language import deciding_organs
 
-    assert _deciding_organs(text, section) == organs
+    assert deciding_organs(text, section) == organs
 
 
 @pytest.mark.parametrize(
@@ -317,6 +317,6 @@ def test_which_organ_a_passage_shows_deciding(text, section, organs):
     ],
 )
 def test_the_organ_a_question_asks_to_have_decided(question, organs):
-    from protokollsok.service.evidence import acting_organs
+    from protokollsok.ingest.language import asked_organs
 
-    assert acting_organs(question) == organs
+    assert asked_organs(question) == organs

@@ -1,0 +1,152 @@
+"""Swedish record language: how records and the questions about them write a month, a §, an organ deciding,
+a decision asked for, and the kind of answer wanted.
+
+Ingest reads records with it (dates, §§, the organ of a decision section), the index marks what kind of
+answer each chunk holds with it, and indexes/question.py reads a question with it once, so search, evidence
+and answers agree on what a question names and asks for. Dnr spellings have their own module (dnr.py).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
+          "november", "december")  # fmt: skip
+MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
+_MONTH = "|".join(MONTHS)
+_MONTH_DAY = r"(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
+
+ISO_DATE = re.compile(r"\b(20\d{2}|19\d{2})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])\b")
+LONG_DATE = re.compile(rf"(?i:den)\s+(\d{{1,2}})\s+({_MONTH})\s+(\d{{4}})", re.IGNORECASE)
+YEAR = re.compile(r"\b((?:19|20)\d{2})\b")
+
+# `§ 218`, `§218`, and in a question also `paragraf 218`; never `§ 2023/45` (a Dnr) or `§ 12345`.
+PARAGRAF = re.compile(r"§\s*(\d{1,4})(?![\d/])")
+PARAGRAF_ASKED = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
+PARAGRAF_VALUE = re.compile(r"(?:§\s*)?(\d{1,4})")
+
+
+def paragraf(value: str) -> str | None:
+    """`§ 228`, `§228` or `228` as the index writes it (`§ 228`); None for anything else."""
+    m = PARAGRAF_VALUE.fullmatch(value.strip())
+    return f"§ {int(m.group(1))}" if m else None
+
+
+# Organs: the word that ends an organ's name, in records (`Allmänna utskottets beslut`) and in questions.
+ORGAN_WORD = r"(?:styrelse|nämnd|utskott|fullmäktige|beredning|råd|presidi(?:um|et))"
+# An organ named in running text, in any inflection (`kommunfullmäktiges`, `socialnämnden`); `råd` is left
+# out here, since in running text it ends too many other words (`områden`).
+_ORGAN = r"((?:kommun)?fullmäktige|kommunstyrelse|[a-zåäö]*nämnd|(?:kommun)?revision|[a-zåäö]*utskott)(?:n|en|et|ns|ens|ets|s)?"
+_DECIDES = (
+    r"(?:har |hade )?(?:beslutar|beslutade|beslöt|beslutat|antar|antog|antagit|avslår|avslog|avslagit|fastställer|"
+    r"fastställde|fastställt|godkänner|godkände|godkänt|beviljar|beviljade|bifaller|biföll|tillstyrker|tillstyrkte|klubbade)\b"
+)
+_ASKS_ORGAN_DECISION = re.compile(
+    rf"\b{_ORGAN}\b(?=.*\b(?:beslut\w*|besl[öu]t\w*|antog|antagit|avslog|ställde sig|gick med på|tog emot|beviljade|fastställde|godkände))"
+    rf"|\b(?:beslutade|beslöt|antog|avslog|beviljade|fastställde|godkände|har|gick|tog|ställde)\b[^?]*?\b{_ORGAN}\b",
+    re.IGNORECASE,
+)
+_DECIDED_BY = re.compile(
+    rf"\b(?:antogs|beslutades|fastställdes|godkändes|avslogs|beviljades)\s+av\s+{_ORGAN}\b", re.IGNORECASE
+)
+_ORGAN_DECIDES = re.compile(rf"\b{_ORGAN}\s+{_DECIDES}", re.IGNORECASE)
+_DECISION_HEADING = re.compile(rf"\b{_ORGAN}\s+beslut$", re.IGNORECASE)
+
+
+def organ_from_genitive(phrase: str) -> str:
+    """`Allmänna utskottets` → `Allmänna utskottet`; `Kommunfullmäktiges` → `Kommunfullmäktige`."""
+    phrase = " ".join(phrase.split())
+    return phrase[:-1] if phrase.endswith("s") else phrase
+
+
+def organ_key(word: str) -> str:
+    """`kommunfullmäktiges` and `fullmäktige` → `fullmäktige`; `socialnämnden` → `socialnämnd`."""
+    m = re.fullmatch(_ORGAN, word.lower())
+    base = m.group(1) if m else word.lower()
+    return base.removeprefix("kommun") if base.endswith(("fullmäktige", "revision")) else base
+
+
+def asked_organs(question: str) -> frozenset[str]:
+    """Organs a question asks about as the ones deciding: `Vad beslutade kommunfullmäktige …`."""
+    return frozenset(organ_key(a or b) for a, b in _ASKS_ORGAN_DECISION.findall(question))
+
+
+def deciding_organs(text: str, section: str) -> set[str]:
+    """Organs a passage shows deciding: `X beslutar/beslutade/antog …`, `antogs/beslutades av X`, or the
+    passage is the decision section of X (`Kommunstyrelsens beslut`)."""
+    found = {organ_key(a) for a in _ORGAN_DECIDES.findall(text)}
+    found |= {organ_key(a) for a in _DECIDED_BY.findall(text)}
+    found |= {organ_key(a) for a in _DECISION_HEADING.findall(section)}
+    return found
+
+
+# Whether a question asks what was decided or proposed, rather than a fact.
+ASKS_DECISION = re.compile(
+    r"\b(?:beslut\w*|besl[öu]t\w*|föreslå\w*|förslag\w*|godkän\w*|antog|antagit|klartecken|avslå\w*|ska\b)",
+    re.IGNORECASE,
+)
+DECISION_SECTION = re.compile(r"\bbeslut$|förslag", re.IGNORECASE)
+DECISION_TEXT = re.compile(r"\b(?:beslutar|beslöt|beslutade|föreslås|föreslår|förslag till beslut)\b", re.IGNORECASE)
+
+_AMOUNT = r"\d[\d \u00a0\u202f]*(?:,\d+)?\s?(?:kr\b|kronor|mkr|tkr|mnkr|miljoner|miljarder|msek|ksek)"
+# The kinds of answer a question asks for: (what a question asking for it says, what a passage holding it
+# shows). A chunk's kinds are found once at build time (indexes/answers.py, a bit per kind in this order);
+# search leads with the chunks that hold the kind asked for and evidence requires it.
+ANSWER_KINDS = {
+    "belopp": (
+        r"\b(?:hur mycket|hur stor(?!t antal| del)\w*|kosta\w*|kostnad\w*|belopp\w*|summa\w*|pengar|kronor|mkr|budget\w* på|anslag\w*|bidrag\w* på)\b",
+        _AMOUNT,
+    ),
+    "datum": (
+        r"\b(?:när|datum\w*|vilket datum|vilken dag|vilket år|sedan när|sedan vilket år|från när|från och med|senast|hur länge)\b",
+        rf"\b(?:19|20)\d{{2}}-\d{{2}}-\d{{2}}\b|\b(?:19|20)?\d{{2}}{_MONTH_DAY}\b|\b\d{{1,2}}(?::e)? (?:{_MONTH})\b"
+        rf"|\b(?:{_MONTH}|år|året|sedan|från|till|under|i|våren|hösten) (?:19|20)\d{{2}}\b",
+    ),
+    "andel": (r"\b(?:ränta\w*|procent\w*|andel\w*|hur stor del|hur många procent)\b", r"\d(?:,\d+)?\s?(?:%|procent)"),
+    "antal": (
+        r"\b(?:hur många|antal\w*|hur stort antal)\b",
+        r"\b\d+\b|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv)\b",
+    ),
+    "orsak": (
+        r"\b(?:varför|av vilken anledning|vad berodde|vad beror|vad är orsaken|vilka skäl)\b",
+        r"(?i)\b(?:eftersom|på grund av|därför|med anledning av|beror på|berodde på|orsak\w*|skäl\w*|till följd av)\b",
+    ),
+    "person": (
+        r"\b(?:vem|vilka personer|vilka ledamöter|vilken ledamot|vilka politiker|vilken tjänsteperson|vilka tjänstepersoner)\b",
+        r"\b[A-ZÅÄÖ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)? [A-ZÅÄÖ][a-zåäöéü]+(?:-[A-ZÅÄÖ][a-zåäöéü]+)?\b",
+    ),
+}
+ASKS_KIND = {kind: re.compile(asks, re.IGNORECASE) for kind, (asks, _) in ANSWER_KINDS.items()}
+SHOWS_KIND = {kind: re.compile(shows) for kind, (_, shows) in ANSWER_KINDS.items()}
+
+
+def asked_kinds(question: str) -> frozenset[str]:
+    return frozenset(kind for kind, asks in ASKS_KIND.items() if asks.search(question))
+
+
+KOMMUNER = Path(__file__).parent / "data" / "kommuner.txt"
+
+
+def fold_kommun(name: str) -> str:
+    return name.lower().removesuffix(" kommun").strip()
+
+
+@cache
+def _acting_kommun() -> re.Pattern:
+    names = [
+        line.strip()
+        for line in KOMMUNER.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.compile(
+        rf"(?:(?:fullmäktige|styrelse\w*|nämnd\w*|utskott\w*|kommunen) i (?P<a>{alternatives})\b"
+        rf"|\b(?P<b>{alternatives})s? (?:kommun|stad)\b)"
+    )
+
+
+def acting_kommuner(question: str) -> frozenset[str]:
+    """Kommuner (of all Sweden's) a question names as the one acting: `Piteå kommun`, `nämnd i Lycksele`."""
+    return frozenset(fold_kommun(m.group("a") or m.group("b")) for m in _acting_kommun().finditer(question))
