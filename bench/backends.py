@@ -77,9 +77,9 @@ def main() -> None:
         questions = load(args.questions)
         print(f"{'backend':<9} {'mode':<8} " + " ".join(f"{f:>9}" for f in FIGURES) + "   p50 ms   p95 ms")
         for name, backend in (("files", files), ("postgres", postgres)):
-            searcher = Searcher(backend.current(), embedder, analyzer, synonyms)
-            searcher.search(questions[0].question, 10)
-            records = evaluate(questions, searcher, MODES, 10)
+            queries = Queries.open(backend.current(), embedder, analyzer, synonyms, {})
+            queries.result(questions[0].question, 10)
+            records = evaluate(questions, queries, MODES, 10)
             for mode in MODES:
                 rows = [r for r in records if r["mode"] == mode]
                 latency = [r["latency_ms"] for r in rows]

@@ -58,11 +58,11 @@ def main() -> None:
         searcher = Searcher(version, embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
         questions = [json.loads(line)["question"] for line in args.queries.read_text().splitlines() if line.strip()]
         for q in questions[:5]:
-            searcher.search(q)
+            searcher.search(searcher.read(q))
         split = {"embed": [], "lexical": [], "dense": [], "fusion": [], "total": []}
         for q in questions:
             started = time.perf_counter()
-            t = searcher.search(q).timings
+            t = searcher.search(searcher.read(q)).timings
             split["total"].append(time.perf_counter() - started)
             for k in ("embed", "lexical", "dense", "fusion"):
                 split[k].append(getattr(t, k))

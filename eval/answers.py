@@ -3,7 +3,7 @@
 Every question of the set is asked, the unanswerable ones too. An answerable question counts as answered
 correctly when the answer cites a source holding its gold evidence (questions.relevant); an unanswerable one
 when the system abstains. The trade-off curve replays each question's candidates at other thresholds:
-a threshold answers with the first answer.MAX_SOURCES candidates whose strength reaches it.
+a threshold answers with the first max_sources (recipe.py) candidates whose strength reaches it.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from protokollsok.service import answers
-from protokollsok.service.answers import Answerer, normalise
-from protokollsok.service.evidence import THRESHOLD, Evidence
+from protokollsok.indexes.recipe import Recipe
+from protokollsok.service.answers import normalise
+from protokollsok.service.query import Queries
 
 from . import metrics
 from .questions import Question, relevant
@@ -24,12 +24,11 @@ from .questions import Question, relevant
 CURVE = [round(t, 2) for t in np.arange(0.0, 1.01, 0.05)]
 
 
-def evaluate_answers(questions: list[Question], searcher, evidence: Evidence) -> list[dict]:
-    answerer = Answerer(searcher, evidence)
+def evaluate_answers(questions: list[Question], queries: Queries) -> list[dict]:
     records = []
     for q in tqdm(questions, desc="ask", unit="q", disable=not sys.stderr.isatty()):
         started = time.perf_counter()
-        answer = answerer.ask(q.question, q.filters)
+        answer = queries.answerer.ask(queries.read(q.question), q.filters)
         latency = time.perf_counter() - started
         quotes = {s.n: normalise(s.quote) for s in answer.sources}
         cited = [s for s in answer.sources if any(s.n in st.citations for st in answer.answer)]
@@ -46,20 +45,20 @@ def evaluate_answers(questions: list[Question], searcher, evidence: Evidence) ->
                 "verbatim": [all(st.text in quotes[n] for n in st.citations) for st in answer.answer if st.citations],
                 "words": sum(len(st.text.split()) for st in answer.answer) if answer.answered else 0,
                 "latency_ms": latency * 1000,
-                "candidates": [[strength, _holds(q, c["doc_id"], c["text"])] for strength, c in answer.candidates],
+                "candidates": [[strength, _holds(q, p.doc_id, p.text)] for strength, p in answer.candidates],
                 "question": q.question,
             }
         )
     return records
 
 
-def summarise_answers(records: list[dict]) -> dict:
+def summarise_answers(records: list[dict], recipe: Recipe) -> dict:
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
     statements = [v for r in records for v in r["verbatim"]]
     answered = [r for r in records if r["answered"]]
     return {
-        "threshold": THRESHOLD,
+        "threshold": recipe.threshold,
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "answered_with_evidence": _share(r["correct_evidence"] for r in answerable),
@@ -72,7 +71,7 @@ def summarise_answers(records: list[dict]) -> dict:
         "curve": [
             {
                 "threshold": t,
-                "answered_with_evidence": _share(_replay(r, t) for r in answerable),
+                "answered_with_evidence": _share(_replay(r, t, recipe.max_sources) for r in answerable),
                 "abstained_unanswerable": _share(not _answers(r, t) for r in unanswerable),
             }
             for t in CURVE
@@ -88,8 +87,8 @@ def _answers(record: dict, threshold: float) -> bool:
     return any(strength >= threshold for strength, _ in record["candidates"])
 
 
-def _replay(record: dict, threshold: float) -> bool:
-    chosen = [holds for strength, holds in record["candidates"] if strength >= threshold][: answers.MAX_SOURCES]
+def _replay(record: dict, threshold: float, max_sources: int) -> bool:
+    chosen = [holds for strength, holds in record["candidates"] if strength >= threshold][:max_sources]
     return any(chosen)
 
 

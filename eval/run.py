@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from protokollsok.indexes.search import Searcher
+from protokollsok.service.query import Queries
 
 from . import metrics, report
 from .questions import Question, QuestionSetError, load, relevant, validate
@@ -18,7 +19,8 @@ from .questions import Question, QuestionSetError, load, relevant, validate
 CUTOFFS = (1, 3, 5, 10)
 
 
-def run(args, settings, searcher: Searcher, evidence=None) -> int:
+def run(args, queries: Queries) -> int:
+    searcher = queries.searcher
     try:
         questions = [q for path in args.questions for q in load(path)]
         if len({q.id for q in questions}) < len(questions):
@@ -29,14 +31,14 @@ def run(args, settings, searcher: Searcher, evidence=None) -> int:
         print(f"protokollsok eval: {error}", file=sys.stderr)
         return 2
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    results = evaluate(questions, searcher, modes, args.k)
-    summary = summarise(results, modes, searcher, " + ".join(str(p) for p in args.questions), settings)
+    results = evaluate(questions, queries, modes, args.k)
+    summary = summarise(results, modes, searcher, " + ".join(str(p) for p in args.questions))
     answer_records: list[dict] = []
-    if evidence is not None:
+    if args.ask:
         from .answers import evaluate_answers, summarise_answers
 
-        answer_records = evaluate_answers(questions, searcher, evidence)
-        summary["answers"] = summarise_answers(answer_records)
+        answer_records = evaluate_answers(questions, queries)
+        summary["answers"] = summarise_answers(answer_records, searcher.recipe)
     folder = args.report or Path("var/eval")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(
@@ -52,18 +54,18 @@ def run(args, settings, searcher: Searcher, evidence=None) -> int:
     return 0
 
 
-def evaluate(questions: list[Question], searcher: Searcher, modes: list[str], k: int) -> list[dict]:
+def evaluate(questions: list[Question], queries: Queries, modes: list[str], k: int) -> list[dict]:
     answerable = [q for q in questions if q.answerable]
-    totals = {q.id: _relevant_in_index(q, searcher) for q in answerable}
+    totals = {q.id: _relevant_in_index(q, queries.searcher) for q in answerable}
     records = []
     steps = tqdm(total=len(answerable) * len(modes), desc="eval", unit="q", disable=not sys.stderr.isatty())
     for mode in modes:
         for q in answerable:
             started = time.perf_counter()
-            result = searcher.search(q.question, max(k, 10), q.filters, mode)
+            result = queries.result(q.question, max(k, 10), q.filters, mode)
             latency = time.perf_counter() - started
-            flags = [any(relevant(e, h.chunk["doc_id"], h.chunk["text"]) for e in q.evidence) for h in result.hits]
-            found = [any(relevant(e, h.chunk["doc_id"], h.chunk["text"]) for h in result.hits[:10]) for e in q.evidence]
+            flags = [any(relevant(e, h.passage.doc_id, h.passage.text) for e in q.evidence) for h in result.hits]
+            found = [any(relevant(e, h.passage.doc_id, h.passage.text) for h in result.hits[:10]) for e in q.evidence]
             record = {
                 "id": q.id,
                 "type": q.type,
@@ -76,7 +78,7 @@ def evaluate(questions: list[Question], searcher: Searcher, modes: list[str], k:
                 "first_relevant": next((i + 1 for i, f in enumerate(flags) if f), None),
                 "latency_ms": latency * 1000,
                 "hits": [
-                    {"rank": h.rank, "chunk_id": h.chunk["chunk_id"], "paragraf": h.chunk["paragraf"], "relevant": f}
+                    {"rank": h.rank, "chunk_id": h.passage.chunk_id, "paragraf": h.passage.paragraf, "relevant": f}
                     for h, f in zip(result.hits[:k], flags)
                 ],
             }
@@ -86,7 +88,7 @@ def evaluate(questions: list[Question], searcher: Searcher, modes: list[str], k:
     return records
 
 
-def summarise(records: list[dict], modes: list[str], searcher: Searcher, questions_path: str, settings) -> dict:
+def summarise(records: list[dict], modes: list[str], searcher: Searcher, questions_path: str) -> dict:
     figures = ["recall@1", "recall@3", "recall@5", "recall@10", "mrr@10", "ndcg@10"]
     by_mode: dict[str, dict] = {}
     for mode in modes:
@@ -110,8 +112,8 @@ def summarise(records: list[dict], modes: list[str], searcher: Searcher, questio
         "question_set": questions_path,
         "index_version": searcher.version.name,
         "model": searcher.version.manifest.get("model_path"),
-        "fusion": settings.fusion,
-        "dense_weight": settings.dense_weight,
+        "fusion": searcher.recipe.fusion,
+        "dense_weight": searcher.recipe.dense_weight,
         "synonyms": str(searcher.synonyms.path) if searcher.synonyms else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "modes": by_mode,

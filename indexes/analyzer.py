@@ -17,9 +17,9 @@ import Stemmer
 from bm25s.stopwords import STOPWORDS_SWEDISH
 
 from protokollsok.ingest import dnr as dnrs
+from protokollsok.ingest.language import PARAGRAF
 
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
-_PARAGRAF = re.compile(r"§\s*(\d{1,4})(?![\d/])")
 _COORDINATED = re.compile(r"\b([^\W\d_]{2,})-\s+(?:och|eller|samt|respektive)\s+([^\W\d_]{4,})", re.IGNORECASE)
 _STOPWORDS = frozenset(STOPWORDS_SWEDISH)
 _MIN_HEAD, _MIN_PART = 4, 3
@@ -45,7 +45,7 @@ class Analyzer:
     def tokens(self, text: str, typed: bool = False) -> list[str]:
         """`typed`: the text is a query, where the looser Dnr spellings people type count."""
         found = [dnr_token(m.dnr.key) for m in dnrs.find_all(text, typed=typed)]
-        found += [paragraf_token(n) for n in _PARAGRAF.findall(text)]
+        found += [paragraf_token(n) for n in PARAGRAF.findall(text)]
         lowered = text.lower()
         for first, second in _COORDINATED.findall(lowered):
             parts = self.split(second)

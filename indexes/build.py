@@ -26,6 +26,7 @@ from .embed import Embedder, EmbeddingCache, text_hash
 from .lexical import Lexical
 from .metadata import FILE as META_FILE
 from .metadata import Metadata
+from .recipe import DEFAULT as RECIPE
 from .store import Store, Version
 from .vectors import APPROXIMATE_FROM, Vectors
 
@@ -182,6 +183,7 @@ def _manifest(
         "encoded": encoded,
         "encode_seconds": round(seconds, 2),
         "approximate": approximate,
+        "recipe": RECIPE.to_manifest(),
     }
 
 

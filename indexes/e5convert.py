@@ -243,14 +243,10 @@ def build(source: Path, target: Path) -> Path:
         )
 
     names = {key: packed.pieces[special[key]] for key in ("bos", "eos", "pad", "unk")}
+    roles = {"bos": "bos", "eos": "eos", "sep": "eos", "cls": "bos", "pad": "pad", "unk": "unk"}  # XLM-R's use
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer(packed),
-        bos_token=names["bos"],
-        eos_token=names["eos"],
-        sep_token=names["eos"],
-        cls_token=names["bos"],
-        pad_token=names["pad"],
-        unk_token=names["unk"],
+        **{f"{role}_token": names[key] for role, key in roles.items()},
         mask_token="<mask>",
         model_max_length=h["positions"],
     )

@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from . import maxscore
+from .recipe import DEFAULT as RECIPE
 
 FOLDER = "lexical"
 _MAPPED = ("tokens", "offsets", "indices", "data")  # memory-mapped on load; indptr, peaks are small
-K1 = 1.2
-B = 0.6
+K1 = RECIPE.bm25_k1
+B = RECIPE.bm25_b
 EMPTY = [""]  # an empty chunk is one empty token, as callers gave it to bm25s: N and the average length stay
 BATCH_TOKENS = 1 << 22  # tokens sorted at once while building: ~200 MB of temporaries
 BATCH_CHUNKS = 100_000  # token lists turned into ids at once

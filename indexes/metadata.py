@@ -12,11 +12,15 @@ import sqlite3
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+import msgspec
 import numpy as np
 
 from protokollsok.ingest import dnr as dnrs
+from protokollsok.ingest.language import paragraf as parse_paragraf
 from protokollsok.ingest.records import Chunk, Document, Unit, Section
 from protokollsok.ingest.structure import fold
+
+from .passage import Passage, passage_from_row
 
 FILE = "meta.sqlite"
 
@@ -56,8 +60,20 @@ class Known:
     text_hash: str
 
 
-@dataclass(frozen=True)
-class Filters:
+class FilterError(ValueError):
+    """A filter value that cannot be used: the field, what is wrong in Swedish (for the official) and English."""
+
+    def __init__(self, field: str, value: str, swedish: str, english: str):
+        super().__init__(f"{field}: '{value}' {english}")
+        self.field = field
+        self.swedish = swedish
+        self.english = english
+
+
+class Filters(msgspec.Struct, frozen=True, kw_only=True):
+    """What a search is restricted to. The API's ask body extends it; the CLI's flags and the search
+    endpoint's query parameters are its fields by name."""
+
     kommun: str | None = None
     organ: str | None = None
     doc_type: str | None = None
@@ -67,7 +83,7 @@ class Filters:
     paragraf: str | None = None
 
     def empty(self) -> bool:
-        return not any(vars(self).values())
+        return not any(self.to_dict().values())
 
     @classmethod
     def from_dict(cls, data: object) -> "Filters":
@@ -76,7 +92,7 @@ class Filters:
             return cls()
         if not isinstance(data, dict):
             raise ValueError("'filters' must be an object such as {\"kommun\": \"Kalix\"}")
-        names = [f.name for f in fields(cls)]
+        names = list(cls.__struct_fields__)
         unknown = sorted(set(data) - set(names))
         if unknown:
             raise ValueError(f"unknown filter(s) {', '.join(unknown)}; the filters are {', '.join(names)}")
@@ -89,16 +105,38 @@ class Filters:
 
     def to_dict(self) -> dict[str, str]:
         """The filters that are set, as the query log records them."""
-        return {k: v for k, v in vars(self).items() if v}
+        return {k: v for k in self.__struct_fields__ if (v := getattr(self, k))}
 
-    def unknown_value(self, facets: dict) -> tuple[str, str, list[str]] | None:
-        """The first kommun, organ or doc_type the index does not hold, as (field, value, the values it holds):
-        a misspelt filter would otherwise return nothing without a word."""
+    @classmethod
+    def of(cls, fields: object) -> "Filters":
+        """The filters named by an object's attributes: the API's ask body (which extends Filters), the CLI's flags."""
+        return cls(**{name: getattr(fields, name) or None for name in cls.__struct_fields__})
+
+    def check(self, facets: dict) -> "Filters":
+        """These filters, if every value can be used on an index with these facets; else a FilterError naming
+        the first that cannot (a misspelt kommun would otherwise return nothing without a word). The CLI, the
+        API and question files all check here."""
         for name, known in (("kommun", facets["kommuner"]), ("organ", facets["organ"]), ("doc_type", facets["doc_types"])):
             value = getattr(self, name)
             if value and fold(value) not in {fold(k) for k in known}:
-                return name, value, known
-        return None
+                raise FilterError(
+                    name, value, f"Okänt värde; giltiga värden: {', '.join(known)}",
+                    f"is not in the index; the index has: {', '.join(known)}",
+                )  # fmt: skip
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value:
+                parse_date(value, name)
+        if self.dnr and (len(self.dnr) > 60 or not dnrs.find_all(self.dnr, typed=True)):
+            raise FilterError(
+                "dnr", self.dnr, "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457",
+                "is not a diarienummer; write e.g. KS-2024/00457",
+            )  # fmt: skip
+        if self.paragraf and parse_paragraf(self.paragraf) is None:
+            raise FilterError(
+                "paragraf", self.paragraf, "Ogiltig paragraf; skriv t.ex. § 228", "is not a paragraf; write e.g. § 228"
+            )
+        return self
 
 
 def parse_date(value: str, name: str) -> str:
@@ -106,8 +144,8 @@ def parse_date(value: str, name: str) -> str:
 
     try:
         return date.fromisoformat(value).isoformat()
-    except ValueError as error:
-        raise ValueError(f"{name}: '{value}' is not a date; write YYYY-MM-DD") from error
+    except ValueError:
+        raise FilterError(name, value, "Ogiltigt datum; skriv ÅÅÅÅ-MM-DD", "is not a date; write YYYY-MM-DD") from None
 
 
 class Metadata:
@@ -170,23 +208,23 @@ class Metadata:
     def document_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT doc_id FROM documents ORDER BY doc_id")]
 
-    def chunks(self, rows: list[int]) -> list[dict]:
+    def chunks(self, rows: list[int]) -> list[Passage]:
         if not rows:
             return []
         marks = ",".join("?" * len(rows))
         cursor = self.db.execute(f"SELECT * FROM chunks WHERE row IN ({marks})", [int(r) for r in rows])
         names = [d[0] for d in cursor.description]
-        by_row = {r[0]: dict(zip(names, r)) for r in cursor.fetchall()}
+        by_row = {r[0]: passage_from_row(dict(zip(names, r))) for r in cursor.fetchall()}
         return [by_row[int(r)] for r in rows]
 
     def chunk_texts(self, doc_id: str) -> list[str]:
         return [t for (t,) in self.db.execute("SELECT text FROM chunks WHERE doc_id = ? ORDER BY row", (doc_id,))]
 
-    def unit_chunks(self, doc_id: str, unit: int) -> list[dict]:
+    def unit_chunks(self, doc_id: str, unit: int) -> list[Passage]:
         """Every chunk of one unit (§, memo, heading), in order."""
         cursor = self.db.execute("SELECT * FROM chunks WHERE doc_id = ? AND unit = ? ORDER BY row", (doc_id, unit))
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, r)) for r in cursor.fetchall()]
+        return [passage_from_row(dict(zip(names, r))) for r in cursor.fetchall()]
 
     def facets(self) -> dict:
         """The values the filters can take in this version: kommuner, organ, document types, date range."""
@@ -236,7 +274,7 @@ def filter_sql(filters: Filters) -> tuple[str, list]:
         args += [key, key]
     if filters.paragraf:
         where.append("paragraf = ?")
-        args.append(normalise_paragraf(filters.paragraf))
+        args.append(parse_paragraf(filters.paragraf) or filters.paragraf)
     return " AND ".join(where), args
 
 
@@ -276,11 +314,6 @@ def _openings(rows: list[tuple[int, str, int]]) -> tuple[list[int], list[int]]:
         (rest if (doc_id, unit) in seen else openings).append(row)
         seen.add((doc_id, unit))
     return openings, rest
-
-
-def normalise_paragraf(value: str) -> str:
-    digits = "".join(c for c in value if c.isdigit())
-    return f"§ {int(digits)}" if digits else value
 
 
 def _dnr_key(value: str) -> str:

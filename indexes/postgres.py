@@ -47,10 +47,11 @@ from .metadata import (
     mention_rows,
 )
 from .reader import LexicalScores, MetadataReads
+from .recipe import DEFAULT as RECIPE
 from .store import VersionError, _is_version
 
 CATALOGUE = "protokollsok"
-EF_SEARCH = 200
+EF_SEARCH = RECIPE.pg_ef_search
 LOCK_KEY = 0x70726F74  # "prot": one writer at a time, cluster-wide
 log = logging.getLogger(__name__)
 
@@ -379,6 +380,7 @@ class PostgresBackend:
                     "encoded": encoded,
                     "encode_seconds": round(seconds, 2),
                     "approximate": True,
+                    "recipe": RECIPE.to_manifest(),
                     "backend": "postgres",
                     "shards": len(self.shards),
                     "version": name,

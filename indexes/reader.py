@@ -22,6 +22,7 @@ from .columns import FILE as COLUMNS
 from .columns import Columns
 from .lexical import Lexical
 from .metadata import Filters, Metadata
+from .passage import Passage
 from .vectors import EXACT_FILE, Vectors
 
 # What a search reads at random, memory-mapped: BM25 postings, the float16 vectors that re-score candidates
@@ -56,9 +57,9 @@ class Reader(Protocol):
 
     def rows_with_paragraf(self, paragraf: str) -> tuple[list[int], list[int]]: ...
 
-    def chunks(self, rows: list[int]) -> list[dict]: ...
+    def chunks(self, rows: list[int]) -> list[Passage]: ...
 
-    def unit_chunks(self, doc_id: str, unit: int) -> list[dict]: ...
+    def unit_chunks(self, doc_id: str, unit: int) -> list[Passage]: ...
 
     def chunk_texts(self, doc_id: str) -> list[str]: ...
 
@@ -98,10 +99,10 @@ class MetadataReads:
     def rows_with_paragraf(self, paragraf: str) -> tuple[list[int], list[int]]:
         return self.meta.rows_with_paragraf(paragraf)
 
-    def chunks(self, rows: list[int]) -> list[dict]:
+    def chunks(self, rows: list[int]) -> list[Passage]:
         return self.meta.chunks(rows)
 
-    def unit_chunks(self, doc_id: str, unit: int) -> list[dict]:
+    def unit_chunks(self, doc_id: str, unit: int) -> list[Passage]:
         return self.meta.unit_chunks(doc_id, unit)
 
     def chunk_texts(self, doc_id: str) -> list[str]:

@@ -1,9 +1,9 @@
 """Hybrid search over one index version: filters first, then lexical and dense ranking, fused.
 
 Filters restrict the candidate rows before either ranker runs. Lexical (BM25 over the Swedish analyser,
-with the synonym list's words at SYNONYM_WEIGHT of a word typed) and dense (cosine over the embedding model,
-read with its query prompt) each propose their top CANDIDATES. Every candidate is then described by a few
-FEATURES and ranked by their WEIGHTS:
+with the synonym list's words at the recipe's synonym weight) and dense (cosine over the embedding model,
+read with its query prompt) each propose their top candidates. Every candidate is then described by a few
+FEATURES and ranked by the recipe's weights (recipe.py):
 - its BM25 score and its cosine, each normalised over this query's candidates: min-max for `convex`
   fusion (the default: e5's cosines sit in a narrow band, so only their spread within one query counts),
   reciprocal-rank terms for `rrf`; the dense weight shares out the two;
@@ -11,69 +11,39 @@ FEATURES and ranked by their WEIGHTS:
 - whether it belongs to a kommun the query names ("sjukfrånvaro i Luleå"), a soft filter, since a
   question may compare kommuner;
 - whether it holds the kind of answer the question asks for, an amount or a date (answers.py).
-The weights were derived with `protokollsok eval` on eval/dev.jsonl and checked on eval/heldout.jsonl; they
+The question arrives read once (question.py). The weights were derived with `protokollsok eval` on eval/dev.jsonl and checked on eval/heldout.jsonl; they
 sit on a flat optimum (dense weight 0.4–0.6, leads ×0.75–1). A Dnr or § in the query is an exact request:
 the chunks of that case or § come first, then chunks that mention it, each group in that order.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
-from protokollsok.ingest import dnr as dnrs
-from protokollsok.ingest.structure import fold
-
 from .analyzer import Analyzer
-from .answers import AnswerKinds
 from .embed import Embedder
 from .metadata import Filters
+from .passage import Passage
+from .question import Question, Vocabulary
 from .reader import IndexVersion, LexicalScores
+from .recipe import Recipe
 from .synonyms import Synonyms
+from protokollsok.ingest.language import ANSWER_KINDS
 
 MODES = ("hybrid", "lexical", "dense")
-FUSIONS = ("convex", "rrf")
-CANDIDATES = 100
-DENSE_WEIGHT = 0.5
-RRF_K = 60
-SYNONYM_WEIGHT = 0.5
 FEATURES = ("lexical", "dense", "opening", "kommun", "answer_kind")
-WEIGHTS = {"lexical": 0.5, "dense": 0.5, "opening": 0.5, "kommun": 0.5, "answer_kind": 0.2}
-_PARAGRAF_QUERY = re.compile(r"(?:§|(?i:paragraf))\s*(\d{1,4})(?![\d/])")
 
 
 @dataclass
 class Hit:
     rank: int
     score: float
-    row: int
-    chunk: dict
-
-    def to_json(self) -> dict:
-        """The hit as `protokollsok search --json` prints it: a contract other tools read."""
-        c = self.chunk
-        return {
-            "rank": self.rank,
-            "score": round(self.score, 6),
-            "chunk_id": c["chunk_id"],
-            "doc_id": c["doc_id"],
-            "title": c["title"],
-            "kommun": c["kommun"],
-            "organ": c["organ"],
-            "doc_type": c["doc_type"],
-            "date": c["date"],
-            "paragraf": c["paragraf"],
-            "dnr": c["dnr"],
-            "dnr_as_written": c["dnr_as_written"],
-            "section": c["section"],
-            "page": c["page"],
-            "text": c["text"],
-            "span": [c["span_start"], c["span_end"]],
-        }
+    passage: Passage
 
 
 @dataclass
@@ -86,13 +56,10 @@ class Timings:
 
 @dataclass
 class Result:
-    query: str
+    question: Question
     version: str
     hits: list[Hit]
     timings: Timings = field(default_factory=Timings)
-
-    def to_json(self) -> dict:
-        return {"query": self.query, "index_version": self.version, "hits": [h.to_json() for h in self.hits]}
 
 
 def one_thread_per_query() -> None:
@@ -114,11 +81,8 @@ class Searcher:
         embedder: Embedder,
         analyzer: Analyzer,
         synonyms: Synonyms | None = None,
-        fusion: str = "convex",
-        dense_weight: float = DENSE_WEIGHT,
+        recipe: Recipe | None = None,
     ):
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion: '{fusion}' is not one of {', '.join(FUSIONS)}")
         if version.manifest.get("model") != embedder.model_id:
             raise ValueError(
                 f"index {version.name} was built with model {version.manifest.get('model_path')}; "
@@ -127,13 +91,13 @@ class Searcher:
             )
         self.version = version
         self.reader = version.open()
-        self.kommun_patterns = [re.compile(rf"\b{re.escape(name)}s?\b") for name in self.reader.kommun_names]
+        self.recipe = recipe or Recipe.from_manifest(version.manifest)
+        self.vocabulary = Vocabulary(analyzer, synonyms, self.reader.kommun_names)
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms
-        self.normalise = _minmax if fusion == "convex" else _rank_scores
-        self.dense_weight = dense_weight
-        self.weights = weights(dense_weight)
+        self.normalise = _minmax if self.recipe.fusion == "convex" else partial(_rank_scores, k=self.recipe.rrf_k)
+        self.weights = weights(self.recipe)
         # The dense half runs on a thread of its own while BM25 runs: torch and faiss work outside the GIL, so
         # on two cores the halves overlap instead of adding up. At 10 M chunks (bench/lexical.py path) the dense
         # half takes ~50 / ~70 ms p50 / p95, BM25 ~37 / ~80 ms, both together ~59 / ~80 ms. Processes that
@@ -144,25 +108,30 @@ class Searcher:
         self._dense_threads.shutdown(wait=False)
         self.reader.close()
 
-    def search(self, query: str, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> Result:
+    def read(self, text: str) -> Question:
+        """The question read once with this version's vocabulary; search, evidence and answers take it."""
+        return self.vocabulary.question(text)
+
+    def search(self, question: Question, k: int = 10, filters: Filters = Filters(), mode: str = "hybrid") -> Result:
         if mode not in MODES:
             raise ValueError(f"mode: '{mode}' is not one of {', '.join(MODES)}")
         timings = Timings()
         allowed = self.reader.select(filters)
         if allowed is not None and len(allowed) == 0:
-            return Result(query, self.version.name, [], timings)
+            return Result(question, self.version.name, [], timings)
 
-        nearest = self._dense_threads.submit(self._dense, query, allowed, timings) if mode != "lexical" else None
+        candidates = self.recipe.candidates
+        nearest = self._dense_threads.submit(self._dense, question.text, allowed, timings) if mode != "lexical" else None
         lexical: LexicalScores | None = None
         if mode in ("hybrid", "lexical"):
             started = time.perf_counter()
-            lexical = self.reader.lexical(self._terms(query), allowed, CANDIDATES)
+            lexical = self.reader.lexical(question.terms(self.recipe.synonym_weight), allowed, candidates)
             timings.lexical = time.perf_counter() - started
         vector, dense = nearest.result() if nearest else (np.zeros(0, dtype=np.float32), {})
 
         started = time.perf_counter()
         if mode == "hybrid":
-            rows, features, tiers = self.features(query, allowed, lexical, dense, vector)
+            rows, features, tiers = self.features(question, allowed, lexical, dense, vector)
             fused = features @ self.weights
             ranked = sorted(zip(rows.tolist(), fused.tolist()), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
@@ -170,9 +139,9 @@ class Searcher:
         ranked = self._distinct(ranked, k)
         timings.fusion = time.perf_counter() - started
 
-        chunks = self.reader.chunks([row for row, _ in ranked])
-        hits = [Hit(i + 1, float(score), row, chunk) for i, ((row, score), chunk) in enumerate(zip(ranked, chunks))]
-        return Result(query, self.version.name, hits, timings)
+        passages = self.reader.chunks([row for row, _ in ranked])
+        hits = [Hit(i + 1, float(score), passage) for i, ((_, score), passage) in enumerate(zip(ranked, passages))]
+        return Result(question, self.version.name, hits, timings)
 
     def _dense(
         self, query: str, allowed: np.ndarray | None, timings: Timings
@@ -182,7 +151,7 @@ class Searcher:
         vector = self.embedder.encode_query(query)
         timings.embed = time.perf_counter() - started
         started = time.perf_counter()
-        dense = self.reader.dense(vector, allowed, CANDIDATES)
+        dense = self.reader.dense(vector, allowed, self.recipe.candidates)
         timings.dense = time.perf_counter() - started
         return vector, dense
 
@@ -202,19 +171,9 @@ class Searcher:
                     break
         return out
 
-    def _terms(self, query: str) -> dict[str, float]:
-        """The query's tokens weighted by how often they were typed, plus its synonyms at SYNONYM_WEIGHT."""
-        tokens = self.analyzer.tokens(query, typed=True)
-        terms: dict[str, float] = {}
-        for token in tokens:
-            terms[token] = terms.get(token, 0.0) + 1.0
-        for token in self.synonyms.expand(query, tokens) if self.synonyms else []:
-            terms[token] = terms.get(token, 0.0) + SYNONYM_WEIGHT
-        return terms
-
     def features(
         self,
-        query: str,
+        question: Question,
         allowed: np.ndarray | None,
         lexical: LexicalScores,
         dense: dict[int, float],
@@ -222,14 +181,13 @@ class Searcher:
     ) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
         """The candidates (either ranker's top, and the chunks of a case or § the query names) and, for each,
         the FEATURES the ranking weighs; plus the tiers of an exact Dnr or § request."""
-        tiers, openings = self._tiers(query, allowed)
+        tiers, openings = self._tiers(question, allowed)
         rows = np.fromiter(lexical.top.keys() | dense.keys() | tiers.keys(), dtype=np.int64)
         lexical_n = self.normalise(lexical.of(rows))
         dense_n = self.normalise(self.reader.similarity(vector, rows))
         kommun_of_row, _, kinds = self.reader.row_facts(rows)
-        folded = fold(query)
-        named = [i for i, pattern in enumerate(self.kommun_patterns) if pattern.search(folded)]
-        asked = AnswerKinds.asked(query)
+        named = [i for i, name in enumerate(self.reader.kommun_names) if name in question.kommuner]
+        asked = sum(1 << bit for bit, kind in enumerate(ANSWER_KINDS) if kind in question.kinds)
         out = np.zeros((len(rows), len(FEATURES)))
         out[:, 0] = lexical_n
         out[:, 1] = dense_n
@@ -238,19 +196,19 @@ class Searcher:
         out[:, 4] = (kinds & asked) != 0 if asked else 0
         return rows, out, tiers
 
-    def _tiers(self, query: str, allowed: np.ndarray | None) -> tuple[dict[int, int], set[int]]:
+    def _tiers(self, question: Question, allowed: np.ndarray | None) -> tuple[dict[int, int], set[int]]:
         """Tier 2 for the chunks of the case or § the query names, 1 for chunks that mention the Dnr
         elsewhere; and the unit's opening chunks (title, §, Dnr), which lead their tier unless the rest of
         the query points clearly at another part of the case."""
         tiers: dict[int, int] = {}
         openings: set[int] = set()
-        for match in dnrs.find_all(query, typed=True):
-            first, rest, mentioned = self.reader.rows_with_dnr(match.dnr.key)
+        for key in question.dnr_keys:
+            first, rest, mentioned = self.reader.rows_with_dnr(key)
             tiers.update({row: max(tiers.get(row, 0), 1) for row in mentioned})
             tiers.update({row: 2 for row in first + rest})
             openings.update(first)
-        for number in _PARAGRAF_QUERY.findall(query):
-            first, rest = self.reader.rows_with_paragraf(f"§ {int(number)}")
+        for paragraf in question.paragrafer:
+            first, rest = self.reader.rows_with_paragraf(paragraf)
             tiers.update({row: 2 for row in first + rest})
             openings.update(first)
         if allowed is not None and tiers:
@@ -259,12 +217,11 @@ class Searcher:
         return tiers, openings
 
 
-def weights(dense_weight: float) -> np.ndarray:
-    """WEIGHTS with the lexical and dense features' total shared out by `dense_weight`."""
-    out = np.array([WEIGHTS[name] for name in FEATURES])
-    total = out[0] + out[1]
-    out[:2] = (1 - dense_weight) * total, dense_weight * total
-    return out
+def weights(recipe: Recipe) -> np.ndarray:
+    """The recipe's weight of each of FEATURES: the rankers share 1 by its dense weight, the leads follow."""
+    return np.array(
+        [1 - recipe.dense_weight, recipe.dense_weight, recipe.opening_lead, recipe.kommun_lead, recipe.answer_kind_lead]
+    )
 
 
 def _minmax(scores: np.ndarray) -> np.ndarray:
@@ -275,8 +232,8 @@ def _minmax(scores: np.ndarray) -> np.ndarray:
     return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
 
 
-def _rank_scores(scores: np.ndarray) -> np.ndarray:
+def _rank_scores(scores: np.ndarray, k: int) -> np.ndarray:
     """Reciprocal rank fusion's terms (Cormack, Clarke & Büttcher 2009), scaled to a top of 1."""
     ranks = np.empty(len(scores))
     ranks[np.argsort(-scores, kind="stable")] = np.arange(len(scores))
-    return (RRF_K + 1) / (RRF_K + ranks + 1)
+    return (k + 1) / (k + ranks + 1)

@@ -43,9 +43,11 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from .recipe import DEFAULT as RECIPE
+
 APPROXIMATE_FROM = 50_000
 HNSW_NEIGHBOURS = 32
-EF_SEARCH = 2048
+EF_SEARCH = RECIPE.ef_search
 REFINE = 4
 EXACT_UP_TO = 50_000
 SELECTIVE_SHARE = 0.02

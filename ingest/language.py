@@ -129,10 +129,6 @@ def asked_kinds(question: str) -> frozenset[str]:
 KOMMUNER = Path(__file__).parent / "data" / "kommuner.txt"
 
 
-def fold_kommun(name: str) -> str:
-    return name.lower().removesuffix(" kommun").strip()
-
-
 @cache
 def _acting_kommun() -> re.Pattern:
     names = [
@@ -149,4 +145,4 @@ def _acting_kommun() -> re.Pattern:
 
 def acting_kommuner(question: str) -> frozenset[str]:
     """Kommuner (of all Sweden's) a question names as the one acting: `Piteå kommun`, `nämnd i Lycksele`."""
-    return frozenset(fold_kommun(m.group("a") or m.group("b")) for m in _acting_kommun().finditer(question))
+    return frozenset(m.group("a") or m.group("b") for m in _acting_kommun().finditer(question))

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from .settings import Settings
@@ -329,50 +330,44 @@ def _inspect(args, settings: Settings) -> int:
 
 
 def _search(args, settings: Settings) -> int:
-    from .service.hits import shown
-    from .service.querylog import QueryLog, default_path
+    import msgspec
 
     requests = _requests(args)
     _check_requests(requests, settings)
-    searcher = _searcher(settings)
-    evidence = _evidence(searcher)
-    log = QueryLog.open(default_path(settings.index), settings.log_days)
-    try:
+    queries = _queries(settings)
+    with _querylog(settings) as log:
         for query, filters in requests:
-            result = searcher.search(query, args.k, filters, args.mode)
-            out = shown(result, evidence)
-            out["trace_id"] = log.record("search", query, filters.to_dict(), [h["chunk_id"] for h in out["hits"]], result.version, None)
+            out = queries.search(query, args.k, filters, log, args.mode)
             if args.json:
-                print(json.dumps(out, ensure_ascii=False))
+                print(msgspec.json.encode(out).decode())
             else:
-                _print_result(out)
-    finally:
-        log.close()
+                _print_result(msgspec.to_builtins(out))
     return 0
 
 
 def _ask(args, settings: Settings) -> int:
-    from .service.answers import Answerer
-    from .service.querylog import QueryLog, default_path
-
     requests = _requests(args)
     _check_requests(requests, settings)
-    searcher = _searcher(settings)
-    answerer = Answerer(searcher, _evidence(searcher), settings.generator())
-    log = QueryLog.open(default_path(settings.index), settings.log_days)
-    try:
+    queries = _queries(settings, settings.generator())
+    with _querylog(settings) as log:
         for question, filters in requests:
-            answer = answerer.ask(question, filters)
-            answer.trace_id = log.record(
-                "ask", question, filters.to_dict(), [s.chunk_id for s in answer.sources], answer.index_version, answer.answered
-            )
+            answer = queries.ask(question, filters, log)
             if args.json:
                 print(json.dumps(answer.to_json(), ensure_ascii=False))
             else:
                 _print_answer(answer)
+    return 0
+
+
+@contextmanager
+def _querylog(settings: Settings):
+    from .service.querylog import QueryLog, default_path
+
+    log = QueryLog.open(default_path(settings.index), settings.log_days)
+    try:
+        yield log
     finally:
         log.close()
-    return 0
 
 
 def _requests(args) -> list:
@@ -387,7 +382,7 @@ def _requests(args) -> list:
         return [_query_line(line, args.queries, n) for n, line in enumerate(lines, 1) if line.strip()]
     if not args.query or not args.query.strip():
         raise ValueError(f"{args.command}: give a QUESTION, or --queries FILE")
-    filters = Filters(args.kommun, args.organ, args.doc_type, args.date_from, args.date_to, args.dnr, args.paragraf)
+    filters = Filters.of(args)
     return [(args.query.strip(), filters)]
 
 
@@ -426,6 +421,8 @@ def _print_result(out: dict) -> None:
 
 
 def _print_answer(answer) -> None:
+    import msgspec
+
     print(answer.question)
     print()
     if answer.answered:
@@ -436,7 +433,7 @@ def _print_answer(answer) -> None:
         print(f"  {answer.answer[0].text}")
         print("\nKanske relevant:")
     for source in answer.sources:
-        print(f"  [{source.n}] {source.title}\n      {_citation(vars(source))}")
+        print(f"  [{source.n}] {source.title}\n      {_citation(msgspec.to_builtins(source))}")
     print(f"\n{answer.disclaimer}\n(index {answer.index_version}, spårnummer {answer.trace_id})")
 
 
@@ -451,12 +448,6 @@ def _citation(c: dict) -> str:
     )
 
 
-def _evidence(searcher):
-    from .service.evidence import Evidence
-
-    return Evidence(searcher.analyzer, searcher.reader, searcher.reader.facets()["kommuner"], searcher.synonyms)
-
-
 def _serve(args, settings: Settings) -> int:
     from .indexes.analyzer import Analyzer
     from .indexes.embed import Embedder
@@ -468,7 +459,7 @@ def _serve(args, settings: Settings) -> int:
     analyzer = Analyzer()
     live = LiveIndex(
         settings.open_backend(), Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
-        generator=settings.generator(), fusion=settings.fusion, dense_weight=settings.dense_weight,
+        generator=settings.generator(), settings_recipe=settings.recipe_overrides,
     )
     serve(settings, live, args.host, args.port)
     return 0
@@ -499,19 +490,20 @@ def _purge_log(args, settings: Settings) -> int:
     return 0
 
 
-def _searcher(settings: Settings):
+def _queries(settings: Settings, generator=None):
+    """The current version's searcher, evidence and answerer, wired once (service/query.py)."""
     from .indexes.analyzer import Analyzer
     from .indexes.embed import Embedder
-    from .indexes.search import Searcher, one_thread_per_query
+    from .indexes.search import one_thread_per_query
     from .indexes.synonyms import DEFAULT, Synonyms
+    from .service.query import Queries
 
     version = _current_version(settings)
     one_thread_per_query()
     analyzer = Analyzer()
     synonyms = Synonyms.load(settings.synonyms or DEFAULT, analyzer)
-    return Searcher(
-        version, Embedder(settings.model), analyzer, synonyms=synonyms, fusion=settings.fusion,
-        dense_weight=settings.dense_weight,
+    return Queries.open(
+        version, Embedder(settings.model), analyzer, synonyms, settings.recipe_overrides, generator
     )
 
 
@@ -554,10 +546,7 @@ def _check_requests(requests: list, settings: Settings) -> None:
                 f"the question is {len(question)} characters; the limit is {settings.max_query_chars} "
                 "(PROTOKOLLSOK_MAX_QUERY_CHARS). Shorten it"
             )
-        unknown = filters.unknown_value(facets)
-        if unknown:
-            name, value, known = unknown
-            raise ValueError(f"--{name.replace('_', '-')} '{value}' is not in the index; the index has: {', '.join(known)}")
+        filters.check(facets)
 
 
 def _versions(args, settings: Settings) -> int:
@@ -616,5 +605,4 @@ def _remove(args, settings: Settings) -> int:
 def _eval(args, settings: Settings) -> int:
     from .eval.run import run
 
-    searcher = _searcher(settings)
-    return run(args, settings, searcher, _evidence(searcher) if args.ask else None)
+    return run(args, _queries(settings))

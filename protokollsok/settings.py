@@ -52,8 +52,9 @@ class Settings:
     shards: str = ""
     max_mb: float = 200.0
     keep_versions: int = 5
-    fusion: str = "convex"
-    dense_weight: float = 0.5
+    fusion: str | None = None
+    dense_weight: float | None = None
+    recipe: str = ""
     synonyms: Path | None = None
     log_days: int = 30
     api_keys: str = ""
@@ -94,6 +95,11 @@ class Settings:
         from protokollsok.indexes.backend import open_backend
 
         return open_backend(self.backend, self.index, self.dsn, self.replicas, self.shards)
+
+    @property
+    def recipe_overrides(self) -> dict:
+        """What the administrator set of an index version's recipe (indexes/recipe.py); the rest is the version's."""
+        return {"fusion": self.fusion, "dense_weight": self.dense_weight, "recipe": self.recipe}
 
     @property
     def max_bytes(self) -> int:

@@ -7,7 +7,6 @@ the field in Swedish and English (access.BadRequest).
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import asdict
 from pathlib import Path
@@ -18,14 +17,14 @@ from litestar.exceptions import NotFoundException
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
-from protokollsok.indexes.metadata import Filters, parse_date
+from protokollsok.indexes.metadata import FilterError, Filters
+from protokollsok.indexes.passage import cited
 from protokollsok.ingest import dnr as dnrs
 from protokollsok.settings import Settings
 
 from . import personnummer
 from .access import BadRequest
 from .live import Loaded
-from .hits import shown
 from .querylog import QueryLog
 from .schemas import (
     AskRequest,
@@ -40,7 +39,6 @@ from .schemas import (
 )
 
 MAX_K = 50
-_PARAGRAF = re.compile(r"(?:§\s*)?\d{1,4}")
 
 
 class SearchController(Controller):
@@ -64,12 +62,15 @@ class SearchController(Controller):
         paragraf: FromQuery[str | None] = None,
     ) -> Response[SearchResponse]:
         query = _question(q, "q", settings.max_query_chars)
-        filters = _filters(index, kommun, organ, doc_type, date_from, date_to, dnr, paragraf)
-        out = shown(index.searcher.search(query, k, filters), index.evidence)
-        out["trace_id"] = querylog.record(
-            "search", query, filters.to_dict(), [h["chunk_id"] for h in out["hits"]], out["index_version"], None
-        )
-        return Response(msgspec.convert(out, SearchResponse), headers={"X-Trace-Id": out["trace_id"]})
+        filters = _checked(
+            index,
+            Filters(
+                kommun=kommun or None, organ=organ or None, doc_type=doc_type or None, date_from=date_from or None,
+                date_to=date_to or None, dnr=dnr or None, paragraf=paragraf or None,
+            ),
+        )  # fmt: skip
+        out = index.queries.search(query, k, filters, querylog)
+        return Response(out, headers={"X-Trace-Id": out.trace_id})
 
     @post(
         "/ask",
@@ -84,18 +85,8 @@ class SearchController(Controller):
         settings: NamedDependency[Settings],
     ) -> Response[AskResponse]:
         question = _question(data.question, "question", settings.max_query_chars)
-        filters = _filters(
-            index, data.kommun, data.organ, data.doc_type, data.date_from, data.date_to, data.dnr, data.paragraf
-        )
-        answer = index.answerer.ask(question, filters)
-        answer.trace_id = querylog.record(
-            "ask",
-            question,
-            filters.to_dict(),
-            [s.chunk_id for s in answer.sources],
-            answer.index_version,
-            answer.answered,
-        )
+        filters = _checked(index, Filters.of(data))
+        answer = index.queries.ask(question, filters, querylog)
         return Response(
             msgspec.convert(answer.to_json(), AskResponse), status_code=200, headers={"X-Trace-Id": answer.trace_id}
         )
@@ -111,7 +102,7 @@ class RecordsController(Controller):
         summary="A record's metadata and structure (§§, memos, headings, pages)",
     )
     def document(self, doc_id: FromPath[str], index: NamedDependency[Loaded]) -> DocumentResponse:
-        document = index.searcher.reader.document(doc_id)
+        document = index.reader.document(doc_id)
         if document is None:
             raise NotFoundException(detail=f"Dokumentet '{personnummer.mask(doc_id)}' finns inte / no such document")
         units = [{**asdict(u), "sections": [asdict(s) for s in u.sections]} for u in document.units]
@@ -148,28 +139,17 @@ class RecordsController(Controller):
                 "not a diarienummer; write e.g. KS-2024/00457",
             )
         key = matches[0].dnr.key
-        rows = index.searcher.reader.select(Filters(dnr=key))
-        chunks = index.searcher.reader.chunks(rows.tolist()) if rows is not None else []
-        chunks.sort(key=lambda c: (c["date"] or "", c["doc_id"], c["span_start"]))
+        rows = index.reader.select(Filters(dnr=key))
+        found = index.reader.chunks(rows.tolist()) if rows is not None else []
+        found.sort(key=lambda p: (p.date or "", p.doc_id, p.span[0]))
         passages = [
-            CasePassage(
-                chunk_id=c["chunk_id"],
-                doc_id=c["doc_id"],
-                title=c["title"],
-                kommun=c["kommun"],
-                organ=c["organ"],
-                doc_type=c["doc_type"],
-                date=c["date"],
-                paragraf=c["paragraf"],
-                dnr=c["dnr"],
-                dnr_as_written=c["dnr_as_written"],
-                section=c["section"],
-                page=c["page"],
-                text=personnummer.mask(c["text"]),
-                span=[c["span_start"], c["span_end"]],
-                view=f"/documents/{c['doc_id']}?highlight={c['span_start']}-{c['span_end']}#citat",
+            cited(
+                p,
+                CasePassage,
+                text=personnummer.mask(p.text),
+                view=f"/documents/{p.doc_id}?highlight={p.span[0]}-{p.span[1]}#citat",
             )
-            for c in chunks
+            for p in found
         ]
         return CaseResponse(key, index.version, list(dict.fromkeys(p.doc_id for p in passages)), passages)
 
@@ -196,6 +176,7 @@ class StatusController(Controller):
             int(m.get("documents", 0)),
             int(m.get("chunks", 0)),
             m.get("created"),
+            asdict(index.queries.searcher.recipe),
         )
 
 
@@ -210,36 +191,9 @@ def _question(value: str | None, field: str, limit: int) -> str:
     return text
 
 
-def _filters(index: Loaded, kommun, organ, doc_type, date_from, date_to, dnr, paragraf) -> Filters:
-    filters = Filters(
-        kommun or None,
-        organ or None,
-        doc_type or None,
-        date_from or None,
-        date_to or None,
-        dnr or None,
-        paragraf or None,
-    )
-    unknown = filters.unknown_value(index.facets)
-    if unknown:
-        field, _, known = unknown
-        raise BadRequest(
-            field,
-            f"Okänt värde; giltiga värden: {', '.join(known)}",
-            f"unknown value; valid values: {', '.join(known)}",
-        )
-    for field, value in (("date_from", date_from), ("date_to", date_to)):
-        if value:
-            try:
-                parse_date(value, field)
-            except ValueError:
-                raise BadRequest(field, "Ogiltigt datum; skriv ÅÅÅÅ-MM-DD", "not a date; write YYYY-MM-DD") from None
-    if dnr and (len(dnr) > 60 or not dnrs.find_all(dnr, typed=True)):
-        raise BadRequest(
-            "dnr",
-            "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457",
-            "not a diarienummer; write e.g. KS-2024/00457",
-        )
-    if paragraf and not _PARAGRAF.fullmatch(paragraf.strip()):
-        raise BadRequest("paragraf", "Ogiltig paragraf; skriv t.ex. § 228", "not a paragraf; write e.g. § 228")
-    return filters
+def _checked(index: Loaded, filters: Filters) -> Filters:
+    """The filters, checked by the same rules as the command line's (Filters.check), or a 400 naming the field."""
+    try:
+        return filters.check(index.facets)
+    except FilterError as error:
+        raise BadRequest(error.field, error.swedish, error.english) from None

@@ -27,7 +27,7 @@ from protokollsok.settings import Settings
 
 from . import documents
 from .access import Access, http_error, internal_error, security_headers
-from .answers import DISCLAIMER
+from .records import DISCLAIMER
 from .api import RecordsController, SearchController, StatusController
 from .live import LiveIndex, Loaded
 from .querylog import QueryLog, default_path
@@ -47,7 +47,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
 
     @get("/documents/{doc_id:str}", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=True)
     def document_view(doc_id: FromPath[str], highlight: FromQuery[str | None] = None) -> Response[str]:
-        document = live.current().searcher.reader.document(doc_id)
+        document = live.current().reader.document(doc_id)
         if document is None:
             return Response(documents.not_found(doc_id), status_code=404, media_type=MediaType.HTML)
         try:

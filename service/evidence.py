@@ -14,49 +14,25 @@ them is whether the passage holds what the question asks for:
 - an organ the question names as the one deciding ("Vad beslutade kommunfullmäktige …", "Har socialnämnden
   antagit …"), seen deciding in the passage ("Kommunfullmäktige beslutade", "antogs av kommunfullmäktige",
   a § under "Kommunstyrelsens beslut"): a proposal to fullmäktige is not fullmäktige's decision.
-The strength is the weighted share of terms found, scaled down for each unmet condition; THRESHOLD, chosen
-on eval/dev.jsonl and eval/unanswerable.jsonl (`protokollsok eval --ask` draws the trade-off), decides.
+The strength is the weighted share of terms found, scaled down for each unmet condition; the recipe's
+threshold, chosen on eval/dev.jsonl and eval/unanswerable.jsonl (`protokollsok eval --ask` draws the
+trade-off), decides. The question arrives read once (indexes/question.py).
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from protokollsok.indexes.analyzer import Analyzer
+from protokollsok.indexes.passage import Passage
+from protokollsok.indexes.question import Question
 from protokollsok.indexes.reader import Reader
-from protokollsok.indexes.synonyms import Synonyms
-from protokollsok.ingest.language import (
-    SHOWS_KIND,
-    YEAR,
-    acting_kommuner,
-    asked_kinds,
-    asked_organs,
-    deciding_organs,
-    fold_kommun,
-)
-
-THRESHOLD = 0.45
-KIND_MISSING = 0.5
-YEAR_MISSING = 0.5
-KOMMUN_MISSING = 0.3
-ORGAN_MISSING = 0.3
-
-
-@dataclass(frozen=True)
-class Asked:
-    """A question as evidence is checked against it."""
-
-    text: str
-    weights: dict[str, float]
-    alternatives: dict[str, frozenset[str]]
-    kinds: frozenset[str]
-    years: frozenset[str]
-    kommuner: frozenset[str]
-    organs: frozenset[str]
+from protokollsok.indexes.recipe import Recipe
+from protokollsok.ingest.language import SHOWS_KIND, deciding_organs
+from protokollsok.ingest.structure import fold
 
 
 @dataclass(frozen=True)
@@ -67,71 +43,51 @@ class Support:
     year_met: bool
     kommun_met: bool
     organ_met: bool
-
-    @property
-    def likely(self) -> bool:
-        return self.strength >= THRESHOLD
+    likely: bool
 
 
 class Evidence:
-    def __init__(
-        self, analyzer: Analyzer, reader: Reader, indexed_kommuner: list[str], synonyms: Synonyms | None = None
-    ):
+    def __init__(self, analyzer: Analyzer, reader: Reader, recipe: Recipe):
         self.analyzer = analyzer
-        self.indexed_kommuner = {
-            name: re.compile(rf"\b{re.escape(name)}s?\b", re.IGNORECASE) for name in indexed_kommuner
-        }
-        self.synonyms = synonyms
+        self.recipe = recipe
         self.vocabulary, frequency, documents = reader.frequencies()
         self.idf = np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
         self.unseen_idf = math.log1p((documents + 0.5) / 0.5)
 
-    def read(self, question: str) -> Asked:
-        tokens = self.analyzer.tokens(question, typed=True)
-        weights = {t: self._idf(t) for t in dict.fromkeys(tokens)}
-        alternatives: dict[str, frozenset[str]] = {}
-        for typed, group in self.synonyms.matches(question, tokens) if self.synonyms else []:
-            for token in typed:
-                alternatives[token] = alternatives.get(token, frozenset()) | group
-        named = acting_kommuner(question) | {
-            fold_kommun(name) for name, pattern in self.indexed_kommuner.items() if pattern.search(question)
-        }
-        return Asked(
-            question,
-            weights,
-            alternatives,
-            asked_kinds(question),
-            frozenset(YEAR.findall(question)),
-            named,
-            asked_organs(question),
+    def support(self, question: Question, passage: Passage) -> Support:
+        """How well one passage, read with its heading and metadata, supports an answer."""
+        return self.text_support(
+            question, passage.text, passage.context, passage.kommun, passage.date or "", passage.section or ""
         )
 
-    def support(self, asked: Asked, chunk: dict) -> Support:
-        """How well one chunk (a metadata row, as search returns it) supports an answer."""
-        context = " ".join(
-            str(chunk.get(k) or "")
-            for k in ("title", "paragraf", "dnr_as_written", "section", "kommun", "organ", "doc_type", "date")
-        )
-        present = set(self.analyzer.tokens(f"{context}\n{chunk['text']}"))
-        total = sum(asked.weights.values()) or 1.0
-        found = sum(
-            w for t, w in asked.weights.items() if t in present or not present.isdisjoint(asked.alternatives.get(t, ()))
-        )
+    def text_support(
+        self, question: Question, text: str, context: str = "", kommun: str = "", date: str = "", section: str = ""
+    ) -> Support:
+        """How well `text` supports an answer; a bare sentence has no context, kommun, date or section."""
+        weights = {t: self._idf(t) for t in dict.fromkeys(question.tokens)}
+        alternatives: dict[str, frozenset[str]] = {}
+        for typed, group in question.synonyms:
+            for token in typed:
+                alternatives[token] = alternatives.get(token, frozenset()) | group
+        present = set(self.analyzer.tokens(f"{context}\n{text}"))
+        total = sum(weights.values()) or 1.0
+        found = sum(w for t, w in weights.items() if t in present or not present.isdisjoint(alternatives.get(t, ())))
         share = found / total
-        text = chunk["text"]
-        kinds_met = not asked.kinds or any(SHOWS_KIND[kind].search(text) for kind in asked.kinds)
-        year_met = not asked.years or any(y in text or y in (chunk.get("date") or "") for y in asked.years)
-        kommun_met = not asked.kommuner or fold_kommun(chunk.get("kommun") or "") in asked.kommuner
-        organ_met = not asked.organs or bool(asked.organs & deciding_organs(text, chunk.get("section") or ""))
+        named = question.named_kommuner
+        kinds_met = not question.kinds or any(SHOWS_KIND[kind].search(text) for kind in question.kinds)
+        year_met = not question.years or any(y in text or y in date for y in question.years)
+        kommun_met = not named or fold(kommun) in named
+        organ_met = not question.organs or bool(question.organs & deciding_organs(text, section))
+        r = self.recipe
         strength = share
         for met, factor in (
-            (kinds_met, KIND_MISSING),
-            (year_met, YEAR_MISSING),
-            (kommun_met, KOMMUN_MISSING),
-            (organ_met, ORGAN_MISSING),
+            (kinds_met, r.kind_missing),
+            (year_met, r.year_missing),
+            (kommun_met, r.kommun_missing),
+            (organ_met, r.organ_missing),
         ):
             strength *= 1 if met else factor
-        return Support(strength, share, kinds_met, year_met, kommun_met, organ_met)
+        return Support(strength, share, kinds_met, year_met, kommun_met, organ_met, strength >= r.threshold)
 
     def _idf(self, token: str) -> float:
         index = self.vocabulary.get(token)

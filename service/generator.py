@@ -21,7 +21,7 @@ import httpx
 from protokollsok.indexes.analyzer import Analyzer
 
 from . import personnummer
-from .answers import Answer, Statement
+from .records import Answer, Statement
 
 MIN_WORDS_FOUND = 0.6
 MIN_KEPT = 0.5

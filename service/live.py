@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from protokollsok.indexes.analyzer import Analyzer
 from protokollsok.indexes.backend import Backend
 from protokollsok.indexes.embed import Embedder
-from protokollsok.indexes.search import Searcher
+from protokollsok.indexes.reader import Reader
 from protokollsok.indexes.synonyms import Synonyms
 
-from .answers import Answerer
-from .evidence import Evidence
 from .generator import Generator
+from .query import Queries
 
 CHECK_EVERY = 1.0
 log = logging.getLogger(__name__)
@@ -35,9 +34,11 @@ class Loaded:
     version: str
     manifest: dict
     facets: dict
-    searcher: Searcher
-    evidence: Evidence
-    answerer: Answerer
+    queries: Queries
+
+    @property
+    def reader(self) -> Reader:
+        return self.queries.searcher.reader
 
 
 class LiveIndex:
@@ -48,14 +49,14 @@ class LiveIndex:
         analyzer: Analyzer,
         synonyms: Synonyms | None,
         generator: Generator | None = None,
-        **search_options,
+        settings_recipe: dict | None = None,
     ):
         self.backend = backend
         self.generator = generator
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms
-        self.search_options = search_options
+        self.settings_recipe = settings_recipe or {}
         self._lock = threading.Lock()
         self._loaded: Loaded | None = None
         self._target: str | None = None
@@ -88,17 +89,16 @@ class LiveIndex:
                 return
             version = self.backend.current()
             try:
-                searcher = Searcher(version, self.embedder, self.analyzer, self.synonyms, **self.search_options)
+                queries = Queries.open(
+                    version, self.embedder, self.analyzer, self.synonyms, self.settings_recipe, self.generator
+                )
             except (ValueError, FileNotFoundError) as error:
                 log.error("index version not switched version=%s error=%s", version.name if version else None, error)
                 if self._loaded is None:
                     raise
                 return
-            searcher.reader.read_ahead()  # in the background: the first searches need not wait on the disk
-            facets = searcher.reader.facets()  # once a version: every request's filters are checked against them
-            evidence = Evidence(self.analyzer, searcher.reader, facets["kommuner"], self.synonyms)
-            self._loaded = Loaded(
-                version.name, version.manifest, facets, searcher, evidence, Answerer(searcher, evidence, self.generator)
-            )
+            queries.searcher.reader.read_ahead()  # in the background: the first searches need not wait on the disk
+            facets = queries.searcher.reader.facets()  # once a version: every request's filters are checked against them
+            self._loaded = Loaded(version.name, version.manifest, facets, queries)
             self._target = target
             log.info("serving index version=%s chunks=%s", version.name, version.manifest.get("chunks"))

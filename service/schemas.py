@@ -1,36 +1,24 @@
 """Request and response bodies of the API, as msgspec structs: Litestar validates them and writes the OpenAPI
-schema from them. The search and ask bodies are the objects `search --json` and `ask --json` print; an
-answer's statements and sources are answers.py's own records."""
+schema from them. The search and ask bodies are the objects `search --json` and `ask --json` print; the
+passages they show extend indexes/passage.Placement, and an answer's statements and sources are records.py's."""
 
 from __future__ import annotations
 
 import msgspec
 
-from .answers import Source, Statement
+from protokollsok.indexes.metadata import Filters
+from protokollsok.indexes.passage import Placement, Record
+
+from .records import Source, Statement
 
 
-class Passage(msgspec.Struct):
-    """A chunk as the API shows it: where it stands (record, §, Dnr, section, page, span) and its text."""
+class SearchHit(Placement, kw_only=True):
+    """A hit as it leaves the system: its citation, its text (personnummer masked), and whether it likely
+    holds what the question asks for (by the same test that decides whether `ask` answers)."""
 
-    chunk_id: str
-    doc_id: str
-    title: str
-    kommun: str
-    organ: str
-    doc_type: str
-    date: str | None
-    paragraf: str | None
-    dnr: str | None
-    dnr_as_written: str | None
-    section: str | None
-    page: int | None
-    text: str
-    span: list[int]
-
-
-class SearchHit(Passage):
     rank: int
     score: float
+    text: str
     likely_relevant: bool
 
 
@@ -41,15 +29,8 @@ class SearchResponse(msgspec.Struct):
     trace_id: str
 
 
-class AskRequest(msgspec.Struct, forbid_unknown_fields=True):
+class AskRequest(Filters, kw_only=True, forbid_unknown_fields=True):
     question: str
-    kommun: str | None = None
-    organ: str | None = None
-    doc_type: str | None = None
-    date_from: str | None = None
-    date_to: str | None = None
-    dnr: str | None = None
-    paragraf: str | None = None
 
 
 class AskResponse(msgspec.Struct):
@@ -84,19 +65,14 @@ class Unit(msgspec.Struct):
     sections: list[Section]
 
 
-class DocumentResponse(msgspec.Struct):
-    doc_id: str
-    title: str
-    kommun: str
-    organ: str
-    doc_type: str
-    date: str | None
+class DocumentResponse(Record, kw_only=True):
     pages: list[int]
     units: list[Unit]
     view: str
 
 
-class CasePassage(Passage):
+class CasePassage(Placement, kw_only=True):
+    text: str
     view: str
 
 
@@ -127,6 +103,8 @@ class VersionInfo(msgspec.Struct):
     documents: int
     chunks: int
     created: str | None
+    recipe: dict[str, float | int | str]
+    """How this version ranks and when it answers (indexes/recipe.py), with the administrator's overrides."""
 
 
 class Error(msgspec.Struct):

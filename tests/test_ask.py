@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from protokollsok.cli import main
-from protokollsok.service.answers import DISCLAIMER, NO_ANSWER, normalise
+from protokollsok.service.answers import normalise
+from protokollsok.service.records import DISCLAIMER, NO_ANSWER
 from protokollsok.service.querylog import default_path
 from samples import TEXT, personnummer
 

@@ -133,8 +133,8 @@ def test_search_never_shows_two_identical_hits(tmp_path, embedder, analyzer, ing
     searcher = Searcher(store.current(), embedder, analyzer)
     try:
         for query in ("Kollektivtrafikplan 2025-2028", "KS-25/00213", "justerare"):
-            hits = searcher.search(query, k=10).hits
-            texts = [(h.chunk["title"], h.chunk["text"]) for h in hits]
+            hits = searcher.search(searcher.read(query), k=10).hits
+            texts = [(h.passage.title, h.passage.text) for h in hits]
             assert len(hits) == 10 and len(set(texts)) == len(texts), query
     finally:
         searcher.close()

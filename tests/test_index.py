@@ -21,6 +21,7 @@ from protokollsok.indexes.embed import text_hash
 from protokollsok.indexes.metadata import Filters, Metadata
 from protokollsok.indexes import reader
 from protokollsok.indexes.reader import READ_AHEAD
+from protokollsok.indexes.recipe import Recipe
 from protokollsok.indexes.search import Searcher
 from protokollsok.indexes.store import Store, Version
 from protokollsok.ingest.dnr import parse
@@ -142,25 +143,25 @@ def test_read_ahead_leaves_files_over_half_the_available_memory(tmp_path, monkey
 
 @pytest.mark.parametrize("query", ["KS 2023/651", "2023-00651", "KS-2023/00651", "Dnr KS-2023-00651", "diarienr 2023/651"])
 def test_dnr_in_any_spelling_finds_the_umea_memo_first(searcher, query):
-    hits = searcher.search(query, k=5).hits
+    hits = searcher.search(searcher.read(query), k=5).hits
     assert hits, query
-    first = hits[0].chunk
-    assert first["doc_id"] == UMEA
-    assert first["dnr"] == "KS-2023-00651"
+    first = hits[0].passage
+    assert first.doc_id == UMEA
+    assert first.dnr == "KS-2023-00651"
 
 
 @pytest.mark.parametrize("query", ["KS-25/00213", "KS 2025/213"])
 def test_norsjo_dnr_finds_paragraf_27_first(searcher, query):
-    first = searcher.search(query, k=5).hits[0].chunk
-    assert first["doc_id"] == NORSJO
-    assert first["paragraf"] == "§ 27"
-    assert parse(first["dnr"]).key == "2025-00213"
+    first = searcher.search(searcher.read(query), k=5).hits[0].passage
+    assert first.doc_id == NORSJO
+    assert first.paragraf == "§ 27"
+    assert parse(first.dnr).key == "2025-00213"
 
 
 def test_paragraf_query_finds_kalix_paragraf_231_first(searcher):
-    first = searcher.search("§ 231", k=5).hits[0].chunk
-    assert first["doc_id"] == KALIX_PROTOKOLL
-    assert first["paragraf"] == "§ 231"
+    first = searcher.search(searcher.read("§ 231"), k=5).hits[0].passage
+    assert first.doc_id == KALIX_PROTOKOLL
+    assert first.paragraf == "§ 231"
 
 
 # --- filters -------------------------------------------------------------------------------------------
@@ -168,86 +169,86 @@ def test_paragraf_query_finds_kalix_paragraf_231_first(searcher):
 
 @pytest.mark.parametrize("kommun", ["norsjo", "NORSJÖ", "Norsjö"])
 def test_kommun_filter_is_case_and_diacritic_insensitive(searcher, kommun):
-    hits = searcher.search("budget och ekonomi", k=15, filters=Filters(kommun=kommun)).hits
+    hits = searcher.search(searcher.read("budget och ekonomi"), k=15, filters=Filters(kommun=kommun)).hits
     assert len(hits) == 15
-    assert {h.chunk["kommun"] for h in hits} == {"Norsjö"}
+    assert {h.passage.kommun for h in hits} == {"Norsjö"}
 
 
 @pytest.mark.parametrize("kommun", ["Umeå", "Norsjö", "Luleå"])
 def test_kommun_named_in_the_query_leads_without_a_filter(searcher, kommun):
     """Internkontroll is in three kommuner's records; naming one puts its records first."""
-    hits = searcher.search(f"internkontroll {kommun}", 3).hits
-    assert hits[0].chunk["kommun"] == kommun
+    hits = searcher.search(searcher.read(f"internkontroll {kommun}"), 3).hits
+    assert hits[0].passage.kommun == kommun
 
 
 def test_kommun_filter_spellings_give_identical_results(searcher):
     results = [
-        [h.chunk["chunk_id"] for h in searcher.search("budget", k=10, filters=Filters(kommun=k)).hits]
+        [h.passage.chunk_id for h in searcher.search(searcher.read("budget"), k=10, filters=Filters(kommun=k)).hits]
         for k in ("norsjo", "NORSJÖ", "Norsjö")
     ]
     assert results[0] and results[0] == results[1] == results[2]
 
 
 def test_organ_filter(searcher):
-    hits = searcher.search("budget", k=15, filters=Filters(organ="allmänna utskottet")).hits
+    hits = searcher.search(searcher.read("budget"), k=15, filters=Filters(organ="allmänna utskottet")).hits
     assert hits
-    assert {h.chunk["organ"] for h in hits} == {"Allmänna utskottet"}
+    assert {h.passage.organ for h in hits} == {"Allmänna utskottet"}
 
 
 def test_doc_type_filter_folds_diacritics(searcher):
-    hits = searcher.search("motion", k=15, filters=Filters(doc_type="tjansteskrivelse")).hits
+    hits = searcher.search(searcher.read("motion"), k=15, filters=Filters(doc_type="tjansteskrivelse")).hits
     assert len(hits) == 15
-    assert {h.chunk["doc_type"] for h in hits} == {"tjänsteskrivelse"}
+    assert {h.passage.doc_type for h in hits} == {"tjänsteskrivelse"}
 
 
 def test_date_filters_restrict_every_hit(searcher):
-    hits = searcher.search("budget", k=20, filters=Filters(date_from="2024-01-01", date_to="2024-12-31")).hits
+    hits = searcher.search(searcher.read("budget"), k=20, filters=Filters(date_from="2024-01-01", date_to="2024-12-31")).hits
     assert hits
-    assert all(h.chunk["date"] is not None and "2024-01-01" <= h.chunk["date"] <= "2024-12-31" for h in hits)
+    assert all(h.passage.date is not None and "2024-01-01" <= h.passage.date <= "2024-12-31" for h in hits)
 
-    later = searcher.search("budget", k=20, filters=Filters(date_from="2025-01-01")).hits
-    assert later and all(h.chunk["date"] >= "2025-01-01" for h in later)
+    later = searcher.search(searcher.read("budget"), k=20, filters=Filters(date_from="2025-01-01")).hits
+    assert later and all(h.passage.date >= "2025-01-01" for h in later)
 
-    earlier = searcher.search("budget", k=20, filters=Filters(date_to="2023-12-31")).hits
-    assert earlier and all(h.chunk["date"] <= "2023-12-31" for h in earlier)
+    earlier = searcher.search(searcher.read("budget"), k=20, filters=Filters(date_to="2023-12-31")).hits
+    assert earlier and all(h.passage.date <= "2023-12-31" for h in earlier)
 
 
 def test_date_bounds_are_inclusive(searcher):
-    hits = searcher.search("budget", k=10, filters=Filters(date_from="2025-02-25", date_to="2025-02-25")).hits
+    hits = searcher.search(searcher.read("budget"), k=10, filters=Filters(date_from="2025-02-25", date_to="2025-02-25")).hits
     assert hits
-    assert {h.chunk["date"] for h in hits} == {"2025-02-25"}
+    assert {h.passage.date for h in hits} == {"2025-02-25"}
 
 
 def test_dnr_filter_in_any_spelling(searcher):
     for spelling in ("KS 2023/651", "2023-00651", "KS-2023/00651"):
-        hits = searcher.search("budget", k=30, filters=Filters(dnr=spelling)).hits
+        hits = searcher.search(searcher.read("budget"), k=30, filters=Filters(dnr=spelling)).hits
         assert hits, spelling
         for h in hits:
-            own = h.chunk["dnr"] is not None and parse(h.chunk["dnr"]).key == "2023-00651"
-            assert own or "2023-00651" in json.loads(h.chunk["mentions"]), h.chunk["chunk_id"]
+            own = h.passage.dnr is not None and parse(h.passage.dnr).key == "2023-00651"
+            assert own or "2023-00651" in json.loads(h.passage.mentions), h.passage.chunk_id
 
 
 def test_paragraf_filter(searcher):
     for spelling in ("231", "§ 231", "§231"):
-        hits = searcher.search("budget", k=30, filters=Filters(paragraf=spelling)).hits
+        hits = searcher.search(searcher.read("budget"), k=30, filters=Filters(paragraf=spelling)).hits
         assert hits, spelling
-        assert {h.chunk["paragraf"] for h in hits} == {"§ 231"}
-        assert {h.chunk["doc_id"] for h in hits} == {KALIX_PROTOKOLL}
+        assert {h.passage.paragraf for h in hits} == {"§ 231"}
+        assert {h.passage.doc_id for h in hits} == {KALIX_PROTOKOLL}
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense"])
 def test_filter_restricts_candidates_before_the_top_k_cut(searcher, mode):
     query = "budgetdirektiv och tidplan till nämnderna"
-    unfiltered = searcher.search(query, k=10, mode=mode).hits
-    assert sum(h.chunk["kommun"] == "Norsjö" for h in unfiltered) < 5  # the best hits are elsewhere
-    filtered = searcher.search(query, k=10, filters=Filters(kommun="Norsjö"), mode=mode).hits
+    unfiltered = searcher.search(searcher.read(query), k=10, mode=mode).hits
+    assert sum(h.passage.kommun == "Norsjö" for h in unfiltered) < 5  # the best hits are elsewhere
+    filtered = searcher.search(searcher.read(query), k=10, filters=Filters(kommun="Norsjö"), mode=mode).hits
     assert len(filtered) == 10
-    assert {h.chunk["kommun"] for h in filtered} == {"Norsjö"}
+    assert {h.passage.kommun for h in filtered} == {"Norsjö"}
 
 
 def test_filter_with_a_dnr_query_keeps_the_filter(searcher):
-    hits = searcher.search("KS 2023/651", k=5, filters=Filters(kommun="Norsjö")).hits
-    assert hits and {h.chunk["kommun"] for h in hits} == {"Norsjö"}
+    hits = searcher.search(searcher.read("KS 2023/651"), k=5, filters=Filters(kommun="Norsjö")).hits
+    assert hits and {h.passage.kommun for h in hits} == {"Norsjö"}
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
@@ -256,7 +257,7 @@ def test_filter_with_a_dnr_query_keeps_the_filter(searcher):
     [Filters(kommun="Stockholm"), Filters(kommun="Norsjö", doc_type="kallelse"), Filters(date_from="2030-01-01")],
 )
 def test_empty_filter_result_returns_no_hits(searcher, filters, mode):
-    result = searcher.search("budget KS 2023/651 § 231", k=10, filters=filters, mode=mode)
+    result = searcher.search(searcher.read("budget KS 2023/651 § 231"), k=10, filters=filters, mode=mode)
     assert result.hits == []
 
 
@@ -265,26 +266,26 @@ def test_empty_filter_result_returns_no_hits(searcher, filters, mode):
 
 @pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
 def test_every_mode_returns_ranked_results(searcher, mode):
-    result = searcher.search("budgetdirektiv och tidplan", k=5, mode=mode)
+    result = searcher.search(searcher.read("budgetdirektiv och tidplan"), k=5, mode=mode)
     assert len(result.hits) == 5
     assert [h.rank for h in result.hits] == [1, 2, 3, 4, 5]
     scores = [h.score for h in result.hits]
     assert scores == sorted(scores, reverse=True)
-    assert len({h.row for h in result.hits}) == 5
+    assert len({h.passage.row for h in result.hits}) == 5
 
 
 def test_unknown_mode_is_refused(searcher):
     with pytest.raises(ValueError):
-        searcher.search("budget", mode="fuzzy")
+        searcher.search(searcher.read("budget"), mode="fuzzy")
 
 
 def test_rrf_fusion_also_finds_dnr_first(corpus_index, embedder, analyzer):
-    s = Searcher(Store(corpus_index).current(), embedder, analyzer, fusion="rrf")
+    s = Searcher(Store(corpus_index).current(), embedder, analyzer, recipe=Recipe(fusion="rrf"))
     try:
-        first = s.search("KS 2023/651", k=3).hits[0].chunk
+        first = s.search(s.read("KS 2023/651"), k=3).hits[0].passage
     finally:
         s.close()
-    assert first["doc_id"] == UMEA and first["dnr"] == "KS-2023-00651"
+    assert first.doc_id == UMEA and first.dnr == "KS-2023-00651"
 
 
 def test_searcher_refuses_an_index_built_with_another_model(corpus_index, embedder, analyzer):
@@ -376,10 +377,10 @@ def test_publish_interrupted_before_switching_current_keeps_the_old_version(inde
     assert store.current().name == old
     s = _searcher(index_copy, embedder, analyzer)
     try:
-        hits = s.search("KS 2023/651", k=3).hits
+        hits = s.search(s.read("KS 2023/651"), k=3).hits
     finally:
         s.close()
-    assert hits and hits[0].chunk["doc_id"] == UMEA
+    assert hits and hits[0].passage.doc_id == UMEA
 
     version = _republish(index_copy, embedder, analyzer, note="after the crash")
     assert store.current().name == version.name != old
@@ -388,7 +389,7 @@ def test_publish_interrupted_before_switching_current_keeps_the_old_version(inde
     assert not list(index_copy.glob(".current-*"))
     s = _searcher(index_copy, embedder, analyzer)
     try:
-        assert s.search("§ 231", k=1).hits[0].chunk["paragraf"] == "§ 231"
+        assert s.search(s.read("§ 231"), k=1).hits[0].passage.paragraf == "§ 231"
     finally:
         s.close()
 
@@ -500,14 +501,14 @@ def test_adding_one_document_encodes_only_its_chunks(index_copy, embedder, analy
 
     s = _searcher(index_copy, embedder, analyzer)
     try:
-        first = s.search("bryggor vid Ostsjön", k=3).hits[0].chunk
-        dnr = s.search("KS 2024/912", k=3).hits[0].chunk
-        old_doc = s.search("KS 2023/651", k=1).hits[0].chunk
+        first = s.search(s.read("bryggor vid Ostsjön"), k=3).hits[0].passage
+        dnr = s.search(s.read("KS 2024/912"), k=3).hits[0].passage
+        old_doc = s.search(s.read("KS 2023/651"), k=1).hits[0].passage
     finally:
         s.close()
-    assert first["doc_id"] == path.stem
-    assert dnr["doc_id"] == path.stem and dnr["paragraf"] == "§ 12"
-    assert old_doc["doc_id"] == UMEA
+    assert first.doc_id == path.stem
+    assert dnr.doc_id == path.stem and dnr.paragraf == "§ 12"
+    assert old_doc.doc_id == UMEA
 
 
 def test_current_entries_round_trip_the_indexed_texts(corpus_index, ingested):
@@ -539,7 +540,7 @@ def test_rollback_switches_current_and_versions_marks_it(index_copy, embedder, a
 
     s = _searcher(index_copy, embedder, analyzer)
     try:
-        assert all(h.chunk["doc_id"] != UMEA for h in s.search("KS 2023/651", k=10).hits)
+        assert all(h.passage.doc_id != UMEA for h in s.search(s.read("KS 2023/651"), k=10).hits)
     finally:
         s.close()
 
@@ -549,7 +550,7 @@ def test_rollback_switches_current_and_versions_marks_it(index_copy, embedder, a
     assert listed() == {first: True, second: False}
     s = _searcher(index_copy, embedder, analyzer)
     try:
-        assert s.search("KS 2023/651", k=1).hits[0].chunk["doc_id"] == UMEA
+        assert s.search(s.read("KS 2023/651"), k=1).hits[0].passage.doc_id == UMEA
     finally:
         s.close()
 
@@ -593,7 +594,7 @@ def test_remove_leaves_no_trace_of_the_document(index_copy, embedder, analyzer, 
             ("budget", Filters(kommun="Norsjö")),
         ]:
             for mode in ("hybrid", "lexical", "dense"):
-                assert all(h.chunk["doc_id"] != NORSJO for h in s.search(query, k=20, filters=filters, mode=mode).hits)
+                assert all(h.passage.doc_id != NORSJO for h in s.search(s.read(query), k=20, filters=filters, mode=mode).hits)
     finally:
         s.close()
 

@@ -7,12 +7,16 @@ import shutil
 import time
 
 import psycopg
+import msgspec
 import pytest
 
 import pgcluster
 from conftest import ROOT, start_server
 from protokollsok.eval.questions import load
 from protokollsok.eval.run import evaluate
+from protokollsok.indexes.metadata import Filters
+from protokollsok.service.query import Queries
+from protokollsok.service.querylog import QueryLog
 from protokollsok.indexes.backend import FileBackend
 from protokollsok.indexes.build import CACHE
 from protokollsok.indexes.postgres import PostgresBackend
@@ -87,14 +91,14 @@ def cluster(servers, corpus_index, embedder, analyzer, tmp_path_factory):
 def _top(searcher: Searcher, k: int = 5) -> list[list[str]]:
     from protokollsok.indexes.metadata import Filters
 
-    return [[h.chunk["chunk_id"] for h in searcher.search(q, k, Filters(**f)).hits] for q, f in QUERIES]
+    return [[h.passage.chunk_id for h in searcher.search(searcher.read(q), k, Filters(**f)).hits] for q, f in QUERIES]
 
 
 def test_eval_figures_match_the_files_backend(single, corpus_index, embedder, analyzer):
     questions = load(ROOT / "eval" / "dev.jsonl")
     figures = {}
     for name, version in (("files", FileBackend(corpus_index).current()), ("postgres", single.current())):
-        records = evaluate(questions, Searcher(version, embedder, analyzer), ["hybrid"], 10)
+        records = evaluate(questions, Queries.open(version, embedder, analyzer, None, {}), ["hybrid"], 10)
         figures[name] = {
             m: sum(r[m] for r in records) / len(records) for m in ("recall@1", "recall@5", "recall@10", "mrr@10")
         }
@@ -102,9 +106,13 @@ def test_eval_figures_match_the_files_backend(single, corpus_index, embedder, an
         assert abs(figures["postgres"][metric] - value) <= 0.01, (metric, figures)
 
 
-def test_search_json_is_the_same_on_both_backends(single, corpus_index, embedder, analyzer):
-    files = Searcher(FileBackend(corpus_index).current(), embedder, analyzer).search("KS-2024/00457", 3).to_json()
-    postgres = Searcher(single.current(), embedder, analyzer).search("KS-2024/00457", 3).to_json()
+def test_search_json_is_the_same_on_both_backends(single, corpus_index, embedder, analyzer, tmp_path):
+    log = QueryLog.open(tmp_path / "querylog.sqlite", 30)
+    found = {
+        name: msgspec.to_builtins(Queries.open(version, embedder, analyzer, None, {}).search("KS-2024/00457", 3, Filters(), log))
+        for name, version in (("files", FileBackend(corpus_index).current()), ("postgres", single.current()))
+    }
+    files, postgres = found["files"], found["postgres"]
     assert [h["chunk_id"] for h in postgres["hits"]] == [h["chunk_id"] for h in files["hits"]]
     assert postgres["hits"][0].keys() == files["hits"][0].keys()
     assert [h["span"] for h in postgres["hits"]] == [h["span"] for h in files["hits"]]
@@ -148,14 +156,14 @@ def test_a_write_on_the_primary_is_found_on_the_replica_and_search_survives_losi
     replica_only.close()
 
     searcher = Searcher(cluster.current(), embedder, analyzer)
-    before = [h.chunk["doc_id"] for h in searcher.search("kallelse till kommunstyrelsen", 10).hits]
+    before = [h.passage.doc_id for h in searcher.search(searcher.read("kallelse till kommunstyrelsen"), 10).hits]
     assert KALLELSE not in before
     servers["replica"].stop()
     try:
-        after = [h.chunk["doc_id"] for h in searcher.search("kallelse till kommunstyrelsen", 10).hits]
+        after = [h.passage.doc_id for h in searcher.search(searcher.read("kallelse till kommunstyrelsen"), 10).hits]
         assert after == before
         fresh = Searcher(cluster.current(), embedder, analyzer)
-        assert [h.chunk["doc_id"] for h in fresh.search("kallelse till kommunstyrelsen", 10).hits] == before
+        assert [h.passage.doc_id for h in fresh.search(fresh.read("kallelse till kommunstyrelsen"), 10).hits] == before
     finally:
         servers["replica"].start()
 

@@ -202,7 +202,7 @@ def test_internal_error_has_no_stack_trace(corpus_index, embedder, analyzer, mon
     live = live_index(corpus_index, embedder, analyzer)
     url, server = start_server(create_app(Settings.load(index=str(corpus_index)), live, Access([])))
     try:
-        monkeypatch.setattr(live.current().searcher, "search", lambda *a, **k: 1 / 0)
+        monkeypatch.setattr(live.current().queries.searcher, "search", lambda *a, **k: 1 / 0)
         response = httpx.get(f"{url}/api/search", params={"q": "budget"}, timeout=30)
         assert response.status_code == 500
         assert response.json()["detail"].startswith("Ett internt fel") and "ZeroDivision" not in response.text

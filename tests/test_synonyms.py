@@ -50,20 +50,20 @@ def test_expansion_leaves_out_tokens_the_query_already_has(tmp_path, analyzer):
 
 def test_synonym_finds_the_records_own_word(corpus_index, embedder, analyzer, tmp_path):
     version = Store(corpus_index).current()
-    query = "Vilken hästklubb fick pengar?"
-    plain = Searcher(version, embedder, analyzer).search(query, 5).hits
-    assert not any("Ryttarförening" in h.chunk["text"] for h in plain)
+    query = "Vilken hästklubb nämns?"
+    plain = _search(Searcher(version, embedder, analyzer), query, 5).hits
+    assert "Ryttarförening" not in plain[0].passage.text
     synonyms = Synonyms.load(_list(tmp_path, "hästklubb, ryttarförening\n"), analyzer)
-    expanded = Searcher(version, embedder, analyzer, synonyms).search(query, 5).hits
-    assert "Ryttarförening" in expanded[0].chunk["text"]
+    expanded = _search(Searcher(version, embedder, analyzer, synonyms), query, 5).hits
+    assert "Ryttarförening" in expanded[0].passage.text
 
 
 def test_word_typed_outranks_its_synonym(tmp_path, corpus_index, embedder, analyzer):
     """A chunk with the record's own word stays first when the query uses that word."""
     version = Store(corpus_index).current()
     synonyms = Synonyms.load(_list(tmp_path, "hästklubb, ryttarförening\n"), analyzer)
-    hits = Searcher(version, embedder, analyzer, synonyms).search("ryttarförening miljöcertifiering", 3).hits
-    assert "Ryttarförening" in hits[0].chunk["text"]
+    hits = _search(Searcher(version, embedder, analyzer, synonyms), "ryttarförening miljöcertifiering", 3).hits
+    assert "Ryttarförening" in hits[0].passage.text
 
 
 @pytest.mark.parametrize(
@@ -103,3 +103,7 @@ def test_cli_takes_the_list_from_the_environment(corpus_index, tmp_path, monkeyp
 def test_empty_list_expands_nothing(tmp_path, analyzer):
     synonyms = Synonyms.load(_list(tmp_path, "# no groups\n"), analyzer)
     assert synonyms.groups == [] and synonyms.expand("gå back", analyzer.tokens("gå back", typed=True)) == []
+
+
+def _search(searcher: Searcher, query: str, k: int):
+    return searcher.search(searcher.read(query), k)

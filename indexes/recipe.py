@@ -1,0 +1,116 @@
+"""How an index version ranks and when an answer is given: every such constant, once, with what measured it.
+
+A version writes its recipe into `manifest.json` (`"recipe"`, one number or name per field), so an index
+can say how it ranks; `/api/version` shows it. At query time the version's recipe is read back and the
+query-time fields may be overridden by settings (`PROTOKOLLSOK_FUSION`, `PROTOKOLLSOK_DENSE_WEIGHT`,
+`PROTOKOLLSOK_RECIPE`). BM25's k1 and b are fixed when a version is built (its scores are precomputed), so
+they can only change with a new ingest. The figures quoted are `protokollsok eval` on eval/dev.jsonl
+(with eval/unanswerable.jsonl for abstention) and were checked on eval/heldout.jsonl.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+
+FUSIONS = ("convex", "rrf")
+BUILD_FIELDS = ("bm25_k1", "bm25_b")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    bm25_k1: float = 1.2
+    """BM25 term-frequency saturation, Lucene's default (lexical.py; not tuned on dev)."""
+    bm25_b: float = 0.6
+    """BM25 length normalisation, below Lucene's 0.75: §§ run from two lines to two pages (lexical.py)."""
+    candidates: int = 100
+    """How many candidates each ranker proposes to the fusion (search.py; BM25's top 100 is exact)."""
+    fusion: str = "convex"
+    """`convex` mixes min-max-normalised scores; `rrf` (reciprocal rank fusion) was worse on dev (GUIDE §5)."""
+    dense_weight: float = 0.5
+    """Share of the dense ranker in the mix: dev sits on a flat optimum at 0.4–0.6 (search.py; GUIDE §5:
+    lexical alone r@5/MRR 0.82/0.65, mixed with e5 at ~0.5 0.84–0.85/0.69–0.70 before any lead)."""
+    rrf_k: int = 60
+    """Reciprocal rank fusion's constant (Cormack, Clarke & Büttcher 2009), used when fusion is `rrf`."""
+    synonym_weight: float = 0.5
+    """Weight of a synonym-list word beside a word typed (1.0), so the words typed stay the topic."""
+    opening_lead: float = 0.5
+    """Lead of the opening chunk of a case or § the query names; with the leads below derived on dev and
+    checked on held-out (search.py: a flat optimum at ×0.75–1 of these leads)."""
+    kommun_lead: float = 0.5
+    """Lead of chunks of a kommun the query names: a soft filter, since a question may compare kommuner."""
+    answer_kind_lead: float = 0.2
+    """Lead of chunks holding the kind of answer asked for (a sum for `hur mycket`, a date for `när`)."""
+    ef_search: int = 2048
+    """FAISS HNSW search breadth for a version over 50,000 chunks: recall@10 against exact search 0.993 at
+    1 M and 0.982 at 2 M with float16 re-scoring, p95 9.5 / 16.1 ms (bench/vectors.py, vectors.py)."""
+    pg_ef_search: int = 200
+    """pgvector HNSW search breadth on PostgreSQL, named apart from `ef_search` on purpose: a different
+    graph (halfvec, pgvector's defaults), set per session and per shard database; eval on dev gives the
+    same recall and MRR on both backends (bench/backends.py)."""
+    answer_candidates: int = 10
+    """Hits `ask` reads for support: the gold passage is in search's top 10 for 0.92 of dev questions."""
+    max_sources: int = 3
+    """Most sources an answer cites."""
+    max_words: int = 60
+    """Longest extract, in words."""
+    threshold: float = 0.45
+    """Evidence strength from which `ask` answers (the trade-off curve of `eval --ask`: at 0.45 on dev
+    answered with evidence 0.53, unanswerable abstained 0.65)."""
+    kind_missing: float = 0.5
+    """Strength kept when the passage lacks the kind of answer asked for (an amount, a date …)."""
+    year_missing: float = 0.5
+    """Strength kept when the passage lacks a year the question names."""
+    kommun_missing: float = 0.3
+    """Strength kept when the passage is not of the kommun the question names as acting."""
+    organ_missing: float = 0.3
+    """Strength kept when the organ the question asks to have decided is not seen deciding."""
+    extract_kind_bonus: float = 0.3
+    """Lead of a sentence holding the kind of answer asked for, when the extract is chosen within a passage."""
+    extract_decision_bonus: float = 0.3
+    """Lead of a sentence that states a decision or proposal, when a question asks about a decision."""
+
+    def __post_init__(self):
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion: '{self.fusion}' is not one of {', '.join(FUSIONS)}")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ValueError(f"dense_weight: {self.dense_weight} is not between 0 and 1")
+
+    def to_manifest(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_manifest(cls, manifest: dict) -> "Recipe":
+        """The recipe a version was built with; a version older than recipes ranks by today's defaults."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (manifest.get("recipe") or {}).items() if k in known})
+
+    def with_settings(self, fusion: str | None = None, dense_weight: float | None = None, recipe: str = "") -> "Recipe":
+        """This recipe with an administrator's overrides: `recipe` is a JSON object of query-time fields."""
+        changes: dict = {}
+        if recipe.strip():
+            try:
+                changes = json.loads(recipe)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"PROTOKOLLSOK_RECIPE: not JSON ({error}); write e.g. {{\"threshold\": 0.5}}") from None
+            if not isinstance(changes, dict):
+                raise ValueError("PROTOKOLLSOK_RECIPE: write a JSON object, e.g. {\"threshold\": 0.5}")
+            types = {f.name: type(getattr(self, f.name)) for f in fields(self)}
+            for name, value in changes.items():
+                if name not in types:
+                    raise ValueError(f"PROTOKOLLSOK_RECIPE: unknown field '{name}'; the fields are {', '.join(types)}")
+                if name in BUILD_FIELDS:
+                    raise ValueError(f"PROTOKOLLSOK_RECIPE: '{name}' is fixed when a version is built; re-ingest to change it")
+                if types[name] is float and isinstance(value, int) and not isinstance(value, bool):
+                    value = float(value)
+                if type(value) is not types[name]:
+                    raise ValueError(f"PROTOKOLLSOK_RECIPE: '{name}' must be a {types[name].__name__}, not {value!r}")
+                changes[name] = value
+        if fusion is not None:
+            changes["fusion"] = fusion
+        if dense_weight is not None:
+            changes["dense_weight"] = dense_weight
+        return replace(self, **changes)
+
+
+DEFAULT = Recipe()

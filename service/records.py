@@ -1,0 +1,62 @@
+"""An answer as it leaves the system: statements of verbatim extracts, the sources they cite, the disclaimer.
+
+Answers (answers.py) makes them and the optional summary (generator.py) reads and adds to them; both import
+them from here. `Answer.to_json` is the object `protokollsok ask --json` prints and `POST /api/ask` returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import msgspec
+
+from protokollsok.indexes.passage import Citation, Passage
+
+DISCLAIMER = (
+    "Svaret består av maskinellt utvalda utdrag ur kommunens handlingar och kan vara ofullständigt. "
+    "Kontrollera alltid mot den citerade källan. Du som tjänsteperson ansvarar för hur uppgifterna används, "
+    "och svaret får inte ensamt ligga till grund för beslut om enskilda personer."
+)
+NO_ANSWER = "De genomsökta handlingarna innehåller inget säkert svar på frågan."
+
+
+@dataclass
+class Statement:
+    text: str
+    citations: list[int]
+
+
+class Source(Citation, kw_only=True):
+    """A cited passage: its number in the answer and its text as quoted (personnummer masked)."""
+
+    n: int
+    quote: str
+
+
+@dataclass
+class Answer:
+    question: str
+    answered: bool
+    answer: list[Statement]
+    sources: list[Source]
+    index_version: str
+    strength: float
+    disclaimer: str = DISCLAIMER
+    trace_id: str = ""
+    summary: list[Statement] = field(default_factory=list)
+    seconds: float = 0.0
+    candidates: list[tuple[float, Passage]] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The object `protokollsok ask --json` prints and `POST /api/ask` returns: a contract other tools read."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "answer": [asdict(s) for s in self.answer],
+            "sources": msgspec.to_builtins(self.sources),
+            "disclaimer": self.disclaimer,
+            "index_version": self.index_version,
+            "trace_id": self.trace_id,
+            "evidence_strength": round(self.strength, 4),
+            "summary": [asdict(s) for s in self.summary],
+        }
