@@ -38,6 +38,12 @@ def evaluate_answers(questions: list[Question], queries: Queries) -> list[dict]:
                 "type": q.type,
                 "answerable": q.answerable,
                 "answered": answer.answered,
+                "level": answer.level,
+                "gold_shown": q.answerable
+                and answer.level != "none"
+                and any(_holds(q, s.doc_id, s.quote) for s in answer.sources[:1 if answer.level == "possible" else None]
+                        if answer.level == "possible" or any(s.n in st.citations for st in answer.answer)),
+                "reason": answer.reason.check if answer.reason else None,
                 "strength": answer.strength,
                 "correct_evidence": q.answerable
                 and answer.answered
@@ -64,10 +70,13 @@ def summarise_answers(records: list[dict], recipe: Recipe) -> dict:
         "answered_with_evidence": _share(r["correct_evidence"] for r in answerable),
         "abstained_unanswerable": _share(not r["answered"] for r in unanswerable),
         "false_abstention": _share(not r["answered"] for r in answerable),
+        "gold_shown": _share(r["gold_shown"] for r in answerable),
+        "possible": _share(r["level"] == "possible" for r in records),
         "verbatim": _share(statements),
         "mean_words": float(np.mean([r["words"] for r in answered])) if answered else 0.0,
         "latency_p50_ms": metrics.percentile([r["latency_ms"] for r in records], 50),
         "latency_p95_ms": metrics.percentile([r["latency_ms"] for r in records], 95),
+        "calibration": calibrate(records, recipe.max_sources),
         "curve": [
             {
                 "threshold": t,
@@ -77,6 +86,34 @@ def summarise_answers(records: list[dict], recipe: Recipe) -> dict:
             for t in CURVE
         ],
     }
+
+
+def calibrate(records: list[dict], max_sources: int, folds: int = 5) -> dict:
+    """The threshold chosen by cross-validation: on each fold's complement, the one that best balances answering
+    answerable questions with gold evidence against abstaining on unanswerable ones (the lower of the two,
+    since both must hold); scored on the fold. A threshold fitted to the whole set would flatter itself."""
+    order = sorted(range(len(records)), key=lambda i: records[i]["id"])
+    chosen, held = [], []
+    for fold in range(folds):
+        test = [records[i] for n, i in enumerate(order) if n % folds == fold]
+        train = [records[i] for n, i in enumerate(order) if n % folds != fold]
+        best = max(CURVE, key=lambda t: (min(_figures(train, t, max_sources)), -abs(t - 0.45)))
+        chosen.append(best)
+        held.append(_figures(test, best, max_sources))
+    return {
+        "folds": folds,
+        "thresholds": chosen,
+        "threshold": round(float(np.median(chosen)), 2),
+        "answered_with_evidence": float(np.mean([h[0] for h in held])),
+        "abstained_unanswerable": float(np.mean([h[1] for h in held])),
+    }
+
+
+def _figures(records: list[dict], threshold: float, max_sources: int) -> tuple[float, float]:
+    return (
+        _share(_replay(r, threshold, max_sources) for r in records if r["answerable"]),
+        _share(not _answers(r, threshold) for r in records if not r["answerable"]),
+    )
 
 
 def _holds(q: Question, doc_id: str, text: str) -> bool:

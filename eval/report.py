@@ -42,10 +42,19 @@ def _answer_lines(answers: dict | str) -> list[str]:
     lines = [
         f"## Answers and abstention ({a['answerable']} answerable, {a['unanswerable']} unanswerable, threshold {a['threshold']})",
         "",
-        "| answered with correct evidence | unanswerable abstained | false abstention | verbatim | mean words | ask p50 ms | ask p95 ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
-        f"| {a['answered_with_evidence']:.3f} | {a['abstained_unanswerable']:.3f} | {a['false_abstention']:.3f} | {a['verbatim']:.3f} "
+        "| answered with correct evidence | unanswerable abstained | false abstention | gold shown (answer or possible) "
+        "| possible | verbatim | mean words | ask p50 ms | ask p95 ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        f"| {a['answered_with_evidence']:.3f} | {a['abstained_unanswerable']:.3f} | {a['false_abstention']:.3f} "
+        f"| {a['gold_shown']:.3f} | {a['possible']:.3f} | {a['verbatim']:.3f} "
         f"| {a['mean_words']:.1f} | {a['latency_p50_ms']:.0f} | {a['latency_p95_ms']:.0f} |",
+        "",
+        "Threshold by {folds}-fold cross-validation: {threshold} (folds chose {ts}); held-out folds answered with "
+        "correct evidence {awe:.3f}, unanswerable abstained {ab:.3f}".format(
+            folds=a["calibration"]["folds"], threshold=a["calibration"]["threshold"],
+            ts=", ".join(str(t) for t in a["calibration"]["thresholds"]),
+            awe=a["calibration"]["answered_with_evidence"], ab=a["calibration"]["abstained_unanswerable"],
+        ),
         "",
         "Trade-off (threshold: answered with correct evidence / unanswerable abstained): "
         + ", ".join(f"{p['threshold']:.2f}: {p['answered_with_evidence']:.2f} / {p['abstained_unanswerable']:.2f}" for p in a["curve"]),

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 
 from protokollsok.ingest import dnr as dnrs
 from protokollsok.ingest.language import (
+    ASKS_DECIDED,
     ASKS_DECISION,
+    ASKS_OUTCOME,
     PARAGRAF_ASKED,
+    WHOLE_YEAR,
     YEAR,
     acting_kommuner,
     asked_kinds,
@@ -35,20 +38,29 @@ class Question:
     """The analyser's tokens (query spellings of Dnr count), in order, repeats kept."""
     synonyms: tuple[tuple[frozenset[str], frozenset[str]], ...]
     """For each synonym group the question matches: its tokens that matched, and all the group's tokens."""
+    derivations: tuple[tuple[frozenset[str], frozenset[str]], ...]
+    """The same for the derivation list (försäljning / sälja): evidence reads them, search does not."""
     dnr_keys: tuple[str, ...]
     paragrafer: tuple[str, ...]
     """As the index writes them: `§ 218`."""
     kommuner: frozenset[str]
     """Kommuner of the index the question names anywhere, folded (`norsjo`)."""
     acting_kommuner: frozenset[str]
-    """Kommuner (of all Sweden's) it names as the one acting (`Piteå kommun`, `nämnd i Lycksele`), folded."""
+    """Kommuner (of all Sweden's) it names as the one acting (`Piteå kommun`, `nämnd i Lycksele`), as written."""
     organs: frozenset[str]
     """Organs it asks to have decided (`Vad beslutade kommunfullmäktige …` → `fullmäktige`)."""
     years: frozenset[str]
+    """Years it names, not counting those inside a Dnr (`KS 2023/651`)."""
     kinds: frozenset[str]
     """Kinds of answer asked for (language.ANSWER_KINDS)."""
     decision: bool
     """It asks what was decided or proposed."""
+    decided: bool
+    """It asks about a decision taken (`beslutade`, `antog`, `vilket beslut`), not one proposed."""
+    whole_year: bool
+    """It asks about a whole year (`hela 2024`, `bokslut`), not part of one."""
+    outcome: bool
+    """It asks what came of something (`blev`, `faktiska`, `utfall`), not what was forecast."""
 
     def terms(self, synonym_weight: float) -> dict[str, float]:
         """BM25's query: each token weighted by how often it was typed, synonyms at `synonym_weight`."""
@@ -64,30 +76,41 @@ class Question:
     @property
     def named_kommuner(self) -> frozenset[str]:
         """Every kommun the question names, in the index or as the one acting."""
-        return self.kommuner | self.acting_kommuner
+        return self.kommuner | {fold(name) for name in self.acting_kommuner}
 
 
 class Vocabulary:
     """What reading a question needs from the index: the analyser, the synonym list, the index's kommuner."""
 
-    def __init__(self, analyzer: Analyzer, synonyms: Synonyms | None, kommuner: list[str]):
+    def __init__(
+        self, analyzer: Analyzer, synonyms: Synonyms | None, kommuner: list[str], derivations: Synonyms | None = None
+    ):
         self.analyzer = analyzer
         self.synonyms = synonyms
+        self.derivations = derivations
         self._kommuner = {fold(name): re.compile(rf"\b{re.escape(fold(name))}s?\b") for name in kommuner}
 
     def question(self, text: str) -> Question:
         tokens = self.analyzer.tokens(text, typed=True)
         folded = fold(text)
+        dnr_matches = dnrs.find_all(text, typed=True)
+        without_dnr = "".join(
+            text[start:end] for start, end in zip([0] + [m.end for m in dnr_matches], [m.start for m in dnr_matches] + [len(text)])
+        )
         return Question(
             text=text,
             tokens=tuple(tokens),
             synonyms=tuple(self.synonyms.matches(text, tokens)) if self.synonyms else (),
-            dnr_keys=tuple(dict.fromkeys(m.dnr.key for m in dnrs.find_all(text, typed=True))),
+            derivations=tuple(self.derivations.matches(text, tokens)) if self.derivations else (),
+            dnr_keys=tuple(dict.fromkeys(m.dnr.key for m in dnr_matches)),
             paragrafer=tuple(dict.fromkeys(f"§ {int(n)}" for n in PARAGRAF_ASKED.findall(text))),
             kommuner=frozenset(name for name, pattern in self._kommuner.items() if pattern.search(folded)),
-            acting_kommuner=frozenset(fold(name) for name in acting_kommuner(text)),
+            acting_kommuner=acting_kommuner(text),
             organs=asked_organs(text),
-            years=frozenset(YEAR.findall(text)),
+            years=frozenset(YEAR.findall(without_dnr)),
             kinds=asked_kinds(text),
             decision=bool(ASKS_DECISION.search(text)),
+            decided=bool(ASKS_DECIDED.search(text)),
+            whole_year=bool(WHOLE_YEAR.search(text)),
+            outcome=bool(ASKS_OUTCOME.search(text)),
         )

@@ -54,9 +54,14 @@ class Recipe:
     """Most sources an answer cites."""
     max_words: int = 60
     """Longest extract, in words."""
-    threshold: float = 0.45
-    """Evidence strength from which `ask` answers (the trade-off curve of `eval --ask`: at 0.45 on dev
-    answered with evidence 0.53, unanswerable abstained 0.65)."""
+    threshold: float = 0.40
+    """Evidence strength from which `ask` answers: chosen by 5-fold cross-validation on eval/dev.jsonl with
+    eval/unanswerable.jsonl (`eval --ask`, the threshold where the lower of answered-with-evidence and
+    unanswerable-abstained is highest; every fold chose 0.40: held-out folds 0.60 / 0.60)."""
+    possible_threshold: float = 0.25
+    """Evidence strength from which `ask` shows its best passage as a possible answer to check."""
+    case_match_share: float = 0.75
+    """Term coverage granted to a passage of the case or § the question names by Dnr or number."""
     kind_missing: float = 0.5
     """Strength kept when the passage lacks the kind of answer asked for (an amount, a date …)."""
     year_missing: float = 0.5
@@ -65,6 +70,12 @@ class Recipe:
     """Strength kept when the passage is not of the kommun the question names as acting."""
     organ_missing: float = 0.3
     """Strength kept when the organ the question asks to have decided is not seen deciding."""
+    period_missing: float = 0.5
+    """Strength kept when a whole year is asked for and the passage speaks of part of one."""
+    outcome_missing: float = 0.5
+    """Strength kept when an outcome is asked for and the passage only forecasts or plans."""
+    decision_missing: float = 0.3
+    """Strength kept when a decision taken is asked for and the passage only proposes one."""
     extract_kind_bonus: float = 0.3
     """Lead of a sentence holding the kind of answer asked for, when the extract is chosen within a passage."""
     extract_decision_bonus: float = 0.3

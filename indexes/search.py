@@ -32,7 +32,7 @@ from .passage import Passage
 from .question import Question, Vocabulary
 from .reader import IndexVersion, LexicalScores
 from .recipe import Recipe
-from .synonyms import Synonyms
+from .synonyms import DERIVATIONS, Synonyms
 from protokollsok.ingest.language import ANSWER_KINDS
 
 MODES = ("hybrid", "lexical", "dense")
@@ -92,7 +92,9 @@ class Searcher:
         self.version = version
         self.reader = version.open()
         self.recipe = recipe or Recipe.from_manifest(version.manifest)
-        self.vocabulary = Vocabulary(analyzer, synonyms, self.reader.kommun_names)
+        self.vocabulary = Vocabulary(
+            analyzer, synonyms, self.reader.kommun_names, Synonyms.load(DERIVATIONS, analyzer)
+        )
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms

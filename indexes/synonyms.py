@@ -16,6 +16,7 @@ from pathlib import Path
 from .analyzer import Analyzer
 
 DEFAULT = Path(__file__).parent / "data" / "synonyms.txt"
+DERIVATIONS = Path(__file__).parent / "data" / "derivations.txt"
 
 
 class SynonymsError(ValueError):

@@ -73,10 +73,18 @@ def asked_organs(question: str) -> frozenset[str]:
     return frozenset(organ_key(a or b) for a, b in _ASKS_ORGAN_DECISION.findall(question))
 
 
+_PROPOSED_BEFORE = re.compile(r"(?:föreslå\w*|förslag\w*|yrka\w*|rekommendera\w*)\b[^.!?]{0,40}$", re.IGNORECASE)
+
+
 def deciding_organs(text: str, section: str) -> set[str]:
     """Organs a passage shows deciding: `X beslutar/beslutade/antog …`, `antogs/beslutades av X`, or the
-    passage is the decision section of X (`Kommunstyrelsens beslut`)."""
-    found = {organ_key(a) for a in _ORGAN_DECIDES.findall(text)}
+    passage is the decision section of X (`Kommunstyrelsens beslut`). `Kommunstyrelsen föreslår att
+    kommunfullmäktige antar …` is a proposal to fullmäktige, not fullmäktige deciding."""
+    found = {
+        organ_key(m.group(1))
+        for m in _ORGAN_DECIDES.finditer(text)
+        if not _PROPOSED_BEFORE.search(text, max(0, m.start() - 60), m.start())
+    }
     found |= {organ_key(a) for a in _DECIDED_BY.findall(text)}
     found |= {organ_key(a) for a in _DECISION_HEADING.findall(section)}
     return found
@@ -139,10 +147,38 @@ def _acting_kommun() -> re.Pattern:
     alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
     return re.compile(
         rf"(?:(?:fullmäktige|styrelse\w*|nämnd\w*|utskott\w*|kommunen) i (?P<a>{alternatives})\b"
-        rf"|\b(?P<b>{alternatives})s? (?:kommun|stad)\b)"
+        rf"|\b(?P<b>{alternatives})s? (?:kommun|stad)\b"
+        rf"|\b(?:i|från|för) (?P<c>{alternatives})s?\b)"
     )
 
 
 def acting_kommuner(question: str) -> frozenset[str]:
-    """Kommuner (of all Sweden's) a question names as the one acting: `Piteå kommun`, `nämnd i Lycksele`."""
-    return frozenset(m.group("a") or m.group("b") for m in _acting_kommun().finditer(question))
+    """Kommuner (of all Sweden's) a question names as the one acting: `Piteå kommun`, `nämnd i Lycksele`,
+    `badhuset i Göteborg`."""
+    return frozenset(m.group("a") or m.group("b") or m.group("c") for m in _acting_kommun().finditer(question))
+
+
+# The checks a question pins (service/evidence.py): what it asks for, and what a passage shows instead.
+# A whole year asked for, a part of one written.
+WHOLE_YEAR = re.compile(
+    r"\b(?:hela (?:året|år|(?:19|20)\d{2})|helår\w*|helåret|årsbokslut\w*|bokslut\w*|årets resultat|årsresultat\w*)\b",
+    re.IGNORECASE,
+)
+PART_OF_YEAR = re.compile(
+    rf"\b(?:delår\w*|halvår\w*|tertial\w*|kvartal\w*|månadsrapport\w*|månadsuppföljning\w*"
+    rf"|(?:de|under de|för de) (?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva) första månader\w*"
+    rf"|(?:{_MONTH})\s*[–-]\s*(?:{_MONTH})|per (?:den )?\d{{1,2}} (?:{_MONTH}))\b",
+    re.IGNORECASE,
+)
+# An outcome asked for, only a forecast or plan written.
+ASKS_OUTCOME = re.compile(r"\b(?:faktisk\w*|blev|slutade|utfall\w*|bokslut\w*|hur gick)\b", re.IGNORECASE)
+FORECAST = re.compile(r"\b(?:prognos\w*|beräknas|förväntas|planeras|budgeterad\w*|kommer att|tidplan\w*)\b", re.IGNORECASE)
+OUTCOME = re.compile(r"\b(?:utfall\w*|bokslut\w*|blev|redovisade|resulterade|slutade)\b", re.IGNORECASE)
+# A decision taken asked for, only a proposal written.
+ASKS_DECIDED = re.compile(
+    r"\b(?:beslutade|beslöt|beslutat|antog|antagit|avslog|avslagit|fattade|biföll|godkände|godkänt|fastställde"
+    r"|vilket beslut|vad blev beslutet)\b",
+    re.IGNORECASE,
+)
+PROPOSAL_SECTION = re.compile(r"förslag", re.IGNORECASE)
+PROPOSAL_DOC_TYPES = frozenset({"kallelse", "tjänsteskrivelse"})

@@ -429,8 +429,13 @@ def _print_answer(answer) -> None:
         for statement in answer.answer:
             print(f"  {statement.text} {''.join(f'[{n}]' for n in statement.citations)}")
         print("\nKällor:")
+    elif answer.possible:
+        print(f"  Möjligt svar – kontrollera källan: {answer.possible[0].text} [1]")
+        print(f"  Varför inget säkert svar: {answer.reason.text}")
+        print("\nKällor att kontrollera:")
     else:
         print(f"  {answer.answer[0].text}")
+        print(f"  Varför: {answer.reason.text}")
         print("\nKanske relevant:")
     for source in answer.sources:
         print(f"  [{source.n}] {source.title}\n      {_citation(msgspec.to_builtins(source))}")

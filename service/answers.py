@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import time
+
+import msgspec
 from typing import TYPE_CHECKING
 
 from protokollsok.indexes.metadata import Filters
@@ -24,13 +26,16 @@ from protokollsok.indexes.question import Question
 from protokollsok.indexes.search import Searcher
 from protokollsok.ingest.language import DECISION_SECTION, DECISION_TEXT
 
-from . import personnummer
-from .evidence import Evidence
+from . import personnummer, reasons
+from .evidence import Evidence, Support
 from .records import NO_ANSWER, Answer, Source, Statement
 
 if TYPE_CHECKING:
     from .generator import Generator
 
+WIDEN = 600  # characters a passage may grow by on each side to reach a sentence's start or end
+# Where a sentence ends: a full stop (or ! ?) before a space.
+_BOUNDARY = re.compile(r"[.!?](?=\s)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÅÄÖ0-9•–\-])|\s*[_.…]{5,}\s*")
 _ITEM = re.compile(r"\s*(?:[•–\-]|\d+\.\s|att\b)")
 
@@ -41,6 +46,7 @@ class Answerer:
         self.evidence = evidence
         self.generator = generator
         self.recipe = searcher.recipe
+        self.kommuner = searcher.reader.facets()["kommuner"]
 
     def ask(self, question: Question, filters: Filters = Filters()) -> Answer:
         started = time.perf_counter()
@@ -51,23 +57,33 @@ class Answerer:
         if strong:
             if question.decision:
                 strong = self._decisions_first(strong)
-            answer = Answer(question.text, True, [], [], result.version, strength)
+            answer = Answer(question.text, "answer", [], [], result.version, strength)
             for passage in strong:
+                passage = self._whole_sentences(passage)
                 _cite(answer, passage, self._extract(question, passage))
             if self.generator:
                 answer.summary = self.generator.summary(answer, self.searcher.analyzer)
         else:
+            best = max(supported, key=lambda item: item[0].strength, default=None)
+            level = best[0].level if best else "none"
             nearest = [h.passage for h in result.hits[: self.recipe.max_sources]]
+            if level == "possible":
+                first = self._whole_sentences(best[1])
+                nearest = [first, *(p for p in nearest if p.chunk_id != first.chunk_id)][: self.recipe.max_sources]
             answer = Answer(
                 question.text,
-                False,
+                level,
                 [Statement(NO_ANSWER, [])],
                 [_source(i + 1, p) for i, p in enumerate(nearest)],
                 result.version,
                 strength,
+                reason=reasons.why(question, best[0] if best else None, best[1] if best else None, self.kommuner),
             )
+            if level == "possible":
+                answer.possible = [Statement(self._extract(question, first), [1])]
         answer.seconds = time.perf_counter() - started
         answer.candidates = [(support.strength, passage) for support, passage in supported]
+        answer.trail = _trail(supported, self.recipe)
         return answer
 
     def _decisions_first(self, passages: list[Passage]) -> list[Passage]:
@@ -89,6 +105,24 @@ class Answerer:
                 out.append(passage)
         return out[: self.recipe.max_sources]
 
+    def _whole_sentences(self, passage: Passage) -> Passage:
+        """The passage widened to whole sentences within its unit: a chunk is a token window, and a window that
+        starts or ends mid-sentence would make a statement of a fragment."""
+        document = self.searcher.reader.document(passage.doc_id)
+        if document is None or not 0 <= passage.unit < len(document.units):
+            return passage
+        unit = document.units[passage.unit]
+        text = document.text
+        start, end = passage.span
+        low, high = max(unit.start, start - WIDEN), min(unit.end, end + WIDEN)
+        before = [m.end() for m in _BOUNDARY.finditer(text, low, start)]
+        start = before[-1] if before else (unit.start if start - unit.start <= WIDEN else start)
+        after = _BOUNDARY.search(text, max(start, end - 1), high)
+        end = after.start() + 1 if after else end
+        if (start, end) == passage.span:
+            return passage
+        return msgspec.structs.replace(passage, span=(start, end), text=text[start:end])
+
     def _extract(self, question: Question, passage: Passage) -> str:
         """The passage's sentence that best holds the question's terms and the kind of answer asked for."""
         text = personnummer.mask(passage.text)
@@ -102,7 +136,7 @@ class Answerer:
 
     def _score(self, question: Question, sentence: str) -> float:
         support = self.evidence.text_support(question, sentence)
-        score = support.found + self.recipe.extract_kind_bonus * (support.kinds_met and bool(question.kinds))
+        score = support.found + self.recipe.extract_kind_bonus * (support.met("answer_kind") and bool(question.kinds))
         return score + (self.recipe.extract_decision_bonus if question.decision and DECISION_TEXT.search(sentence) else 0.0)
 
 
@@ -111,25 +145,25 @@ def normalise(text: str) -> str:
 
 
 def _passages(text: str) -> list[str]:
-    """Sentences, with headings, list items and blank-line breaks as boundaries too: lines are joined into one
-    passage only where a sentence runs on over a line break."""
+    """Sentences and list items: lines are joined into one passage where a sentence runs on over a line break,
+    blank lines included (PDF text often puts one between every line), and split where a sentence ends, a
+    list item starts or a short heading stands alone."""
     blocks: list[list[str]] = []
     for line in text.split("\n"):
         stripped = line.strip()
-        previous = blocks[-1][-1] if blocks and blocks[-1] else ""
+        if not stripped:
+            continue
+        previous = blocks[-1][-1] if blocks else ""
         starts = (
             not blocks
-            or not stripped
-            or not previous
             or previous.endswith((".", "!", "?", ":"))
             or _ITEM.match(stripped)
             or (len(previous.split()) <= 8 and not previous.endswith((",", "-", "och")) and stripped[:1].isupper())
         )
         if starts:
             blocks.append([])
-        if stripped:
-            blocks[-1].append(stripped)
-    return [part for block in blocks if block for part in _SENTENCE_END.split(" ".join(block))]
+        blocks[-1].append(stripped)
+    return [part for block in blocks for part in _SENTENCE_END.split(" ".join(block))]
 
 
 def _cite(answer: Answer, passage: Passage, extract: str) -> None:
@@ -140,6 +174,25 @@ def _cite(answer: Answer, passage: Passage, extract: str) -> None:
         same.citations.append(n)
     else:
         answer.answer.append(Statement(extract, [n]))
+
+
+def _trail(supported: list[tuple[Support, Passage]], recipe) -> dict:
+    """Every candidate's strength and failed checks, and the thresholds: why `ask` answered as it did."""
+    return {
+        "threshold": recipe.threshold,
+        "possible_threshold": recipe.possible_threshold,
+        "candidates": [
+            {
+                "chunk_id": passage.chunk_id,
+                "strength": round(support.strength, 4),
+                "terms": round(support.found, 4),
+                "level": support.level,
+                "case_match": support.case_match,
+                "failed": [{"check": c.name, "asked": c.asked, "found": c.found} for c in support.failed],
+            }
+            for support, passage in supported
+        ],
+    }
 
 
 def _source(n: int, passage: Passage) -> Source:

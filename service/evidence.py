@@ -1,22 +1,25 @@
-"""How strongly a passage supports an answer to a question: the signal behind abstention and `likely_relevant`.
+"""How strongly a passage supports an answer to a question: the signal behind `ask`'s level and `likely_relevant`.
 
 Retrieval scores cannot tell an answer from a near miss: the unanswerable questions officials ask are about
-topics the records do discuss, so their best hits score as high as real answers (GUIDE §5). What separates
-them is whether the passage holds what the question asks for:
-- the question's terms, weighted by how rare they are in the index (a term no record uses, such as another
-  kommun's name or a supplier, weighs most), found in the passage, its heading or its metadata, directly
-  or through the synonym list;
-- the kind of answer asked for (an amount, a share, a count, a date, a person), present in the passage;
-- a year the question names, in the passage or the record's date;
-- a kommun the question names as the one acting ("Piteå kommun", "kommunfullmäktige i Lycksele",
-  "Stockholms stad"), or any kommun of the index it names, as the record's kommun: a Kalix record that
-  mentions Piteå does not say what Piteå decided;
-- an organ the question names as the one deciding ("Vad beslutade kommunfullmäktige …", "Har socialnämnden
-  antagit …"), seen deciding in the passage ("Kommunfullmäktige beslutade", "antogs av kommunfullmäktige",
-  a § under "Kommunstyrelsens beslut"): a proposal to fullmäktige is not fullmäktige's decision.
-The strength is the weighted share of terms found, scaled down for each unmet condition; the recipe's
-threshold, chosen on eval/dev.jsonl and eval/unanswerable.jsonl (`protokollsok eval --ask` draws the
-trade-off), decides. The question arrives read once (indexes/question.py).
+topics the records do discuss, so their best hits score as high as real answers (GUIDE §5), and a reader
+trained here did no better (GUIDE §5). What separates them is what the question and the passage say:
+- `terms`: the question's terms, weighted by how rare they are in the index (a term no record uses, such as
+  another kommun's name or a supplier, weighs most), found in the passage, its heading or its metadata,
+  directly, as the parts of a compound, as the start of a longer word, or through the synonym and
+  derivation lists (`försäljningen` / `har sålt`). A passage of the case or § the question names by Dnr or
+  number counts as covering it: that case's memo or decision is what "vad handlar ärendet om" asks for.
+Then the checks the question pins, each scaling the strength down when it fails and named in the trail:
+- `answer_kind`: the kind of answer asked for (an amount, a share, a count, a date, a person, a reason);
+- `year`: a year the question names, in the passage or the record's date;
+- `period`: a whole year asked for, only part of one written (a half-year, "januari–oktober");
+- `kommun`: a kommun the question names as acting ("Piteå kommun"), or any kommun of the index it names, as
+  the record's kommun: a Kalix record that mentions Piteå does not say what Piteå decided;
+- `organ_decided`: an organ the question asks to have decided, seen deciding in the passage (a proposal to
+  fullmäktige is not fullmäktige's decision);
+- `decision`: a decision taken asked for, only a proposal written (a kallelse, a memo, "förslag till");
+- `outcome`: an outcome asked for ("blev", "faktiska"), only a forecast or plan written.
+The strength decides the level (recipe.py): `answer` from `threshold`, `possible` from `possible_threshold`
+(shown as a possible answer to check), `none` below; `protokollsok eval --ask` draws the trade-off.
 """
 
 from __future__ import annotations
@@ -31,19 +34,46 @@ from protokollsok.indexes.passage import Passage
 from protokollsok.indexes.question import Question
 from protokollsok.indexes.reader import Reader
 from protokollsok.indexes.recipe import Recipe
-from protokollsok.ingest.language import SHOWS_KIND, deciding_organs
+from protokollsok.ingest.dnr import parse as parse_dnr
+from protokollsok.ingest.language import (
+    FORECAST,
+    OUTCOME,
+    PART_OF_YEAR,
+    PROPOSAL_DOC_TYPES,
+    PROPOSAL_SECTION,
+    SHOWS_KIND,
+    WHOLE_YEAR,
+    deciding_organs,
+)
 from protokollsok.ingest.structure import fold
+
+LEVELS = ("answer", "possible", "none")
+_PREFIX = 5  # a question stem this long that starts a passage word counts (`nöjd` → `nöjdhet` is too short)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One thing the question pins that the passage does not show: its name, what was asked, what was found."""
+
+    name: str
+    asked: str
+    found: str
 
 
 @dataclass(frozen=True)
 class Support:
     strength: float
     found: float
-    kinds_met: bool
-    year_met: bool
-    kommun_met: bool
-    organ_met: bool
-    likely: bool
+    failed: tuple[Check, ...]
+    level: str
+    case_match: bool = False
+
+    @property
+    def likely(self) -> bool:
+        return self.level == "answer"
+
+    def met(self, name: str) -> bool:
+        return all(check.name != name for check in self.failed)
 
 
 class Evidence:
@@ -56,38 +86,84 @@ class Evidence:
 
     def support(self, question: Question, passage: Passage) -> Support:
         """How well one passage, read with its heading and metadata, supports an answer."""
-        return self.text_support(
-            question, passage.text, passage.context, passage.kommun, passage.date or "", passage.section or ""
+        case_match = bool(
+            (passage.dnr and parse_dnr(passage.dnr) and parse_dnr(passage.dnr).key in question.dnr_keys)
+            or (passage.paragraf and passage.paragraf in question.paragrafer)
         )
+        return self._support(question, passage.text, passage, case_match)
 
-    def text_support(
-        self, question: Question, text: str, context: str = "", kommun: str = "", date: str = "", section: str = ""
-    ) -> Support:
-        """How well `text` supports an answer; a bare sentence has no context, kommun, date or section."""
+    def text_support(self, question: Question, text: str) -> Support:
+        """How well a bare sentence supports an answer: its words and kind only, no metadata."""
+        return self._support(question, text, None, False)
+
+    def _support(self, question: Question, text: str, passage: Passage | None, case_match: bool) -> Support:
+        share = self._coverage(question, f"{passage.context if passage else ''}\n{text}")
+        if case_match:
+            share = max(share, self.recipe.case_match_share)
+        r = self.recipe
+        failed: list[tuple[Check, float]] = []
+        if question.kinds and not any(SHOWS_KIND[kind].search(text) for kind in question.kinds):
+            failed.append((Check("answer_kind", ", ".join(sorted(question.kinds)), ""), r.kind_missing))
+        date = (passage.date or "") if passage else ""
+        if question.years and not any(y in text or y in date for y in question.years):
+            failed.append((Check("year", ", ".join(sorted(question.years)), date[:4]), r.year_missing))
+        if question.whole_year and PART_OF_YEAR.search(text) and not WHOLE_YEAR.search(text):
+            failed.append((Check("period", "hela året", PART_OF_YEAR.search(text).group(0)), r.period_missing))
+        if question.outcome and FORECAST.search(text) and not OUTCOME.search(text):
+            failed.append((Check("outcome", "utfall", FORECAST.search(text).group(0)), r.outcome_missing))
+        if passage is not None:
+            named = question.named_kommuner
+            if named and fold(passage.kommun) not in named:
+                failed.append((Check("kommun", ", ".join(sorted(named)), passage.kommun), r.kommun_missing))
+            # In a proposal section (`Kommunstyrelsens förslag till kommunfullmäktige`) the text is the decision
+            # proposed, so only the section's own organ decides there: to propose.
+            proposal_section = bool(PROPOSAL_SECTION.search(passage.section or ""))
+            deciding = deciding_organs("" if proposal_section else text, passage.section or "")
+            if question.organs and not question.organs & deciding:
+                found = ", ".join(sorted(deciding)) or passage.organ
+                failed.append((Check("organ_decided", ", ".join(sorted(question.organs)), found), r.organ_missing))
+            proposal = passage.doc_type in PROPOSAL_DOC_TYPES or proposal_section
+            if question.decided and not question.organs and proposal and not deciding:
+                failed.append((Check("decision", "beslut", "förslag"), r.decision_missing))
+        strength = share
+        for _, factor in failed:
+            strength *= factor
+        checks = tuple(check for check, _ in failed)
+        if share < r.threshold:
+            checks = (Check("terms", f"{share:.2f}", f"{r.threshold:.2f}"), *checks)
+        return Support(strength, share, checks, self._level(strength), case_match)
+
+    def _level(self, strength: float) -> str:
+        if strength >= self.recipe.threshold:
+            return "answer"
+        return "possible" if strength >= self.recipe.possible_threshold else "none"
+
+    def _coverage(self, question: Question, text: str) -> float:
+        """The share of the question's terms, weighted by rarity, that the text holds in some Swedish form."""
         weights = {t: self._idf(t) for t in dict.fromkeys(question.tokens)}
         alternatives: dict[str, frozenset[str]] = {}
-        for typed, group in question.synonyms:
+        for typed, group in (*question.synonyms, *question.derivations):
             for token in typed:
                 alternatives[token] = alternatives.get(token, frozenset()) | group
-        present = set(self.analyzer.tokens(f"{context}\n{text}"))
-        total = sum(weights.values()) or 1.0
-        found = sum(w for t, w in weights.items() if t in present or not present.isdisjoint(alternatives.get(t, ())))
-        share = found / total
-        named = question.named_kommuner
-        kinds_met = not question.kinds or any(SHOWS_KIND[kind].search(text) for kind in question.kinds)
-        year_met = not question.years or any(y in text or y in date for y in question.years)
-        kommun_met = not named or fold(kommun) in named
-        organ_met = not question.organs or bool(question.organs & deciding_organs(text, section))
-        r = self.recipe
-        strength = share
-        for met, factor in (
-            (kinds_met, r.kind_missing),
-            (year_met, r.year_missing),
-            (kommun_met, r.kommun_missing),
-            (organ_met, r.organ_missing),
-        ):
-            strength *= 1 if met else factor
-        return Support(strength, share, kinds_met, year_met, kommun_met, organ_met, strength >= r.threshold)
+        present = set(self.analyzer.tokens(text))
+        longer = [p for p in present if len(p) > _PREFIX]
+        found = 0.0
+        for token, weight in weights.items():
+            if (
+                token in present
+                or not present.isdisjoint(alternatives.get(token, ()))
+                or self._parts_present(token, present)
+                or (len(token) >= _PREFIX and token.isalpha() and any(p.startswith(token) for p in longer))
+            ):
+                found += weight
+        return found / (sum(weights.values()) or 1.0)
+
+    def _parts_present(self, token: str, present: set[str]) -> bool:
+        """A compound asked (`skolbuss`) is held when the text holds each of its parts (`buss`, `skol…`)."""
+        if not token.isalpha():
+            return False
+        parts = self.analyzer.split(token)
+        return len(parts) > 1 and all(self.analyzer.stems(part)[0] in present for part in parts)
 
     def _idf(self, token: str) -> float:
         index = self.vocabulary.get(token)

@@ -80,6 +80,6 @@ class Queries:
         answer = self.answerer.ask(self.read(text), filters)
         answer.trace_id = log.record(
             "ask", answer.question, filters.to_dict(), [s.chunk_id for s in answer.sources], answer.index_version,
-            answer.answered,
+            answer.answered, trail={"level": answer.level, "reason": answer.to_json()["reason"], **answer.trail},
         )  # fmt: skip
         return answer

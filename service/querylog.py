@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS queries (
     filters TEXT NOT NULL,
     sources TEXT NOT NULL,
     index_version TEXT NOT NULL,
-    answered INTEGER
+    answered INTEGER,
+    trail TEXT
 );
 CREATE INDEX IF NOT EXISTS queries_time ON queries (time);
 """
@@ -57,6 +58,7 @@ class LogEntry:
     sources: list[str]
     index_version: str
     answered: bool | None
+    trail: dict[str, Any] | None = None
 
 
 class QueryLog:
@@ -82,6 +84,8 @@ class QueryLog:
         # Purged rows are overwritten on disk, not left in free pages: retention means gone from the file.
         connection.execute("PRAGMA secure_delete = ON")
         connection.executescript(_SCHEMA)
+        if "trail" not in {row[1] for row in connection.execute("PRAGMA table_info(queries)")}:
+            connection.execute("ALTER TABLE queries ADD COLUMN trail TEXT")  # a log from before trails
         log = cls(connection, retention_days)
         log.purge()
         return log
@@ -95,8 +99,11 @@ class QueryLog:
         index_version: str,
         answered: bool | None,
         now: datetime | None = None,
+        trail: dict[str, Any] | None = None,
     ) -> str:
-        """Store one query, personnummer masked, and return its trace id; purges once a day on the way."""
+        """Store one query, personnummer masked, and return its trace id; purges once a day on the way.
+        `trail`: how an answer was decided (candidates, strengths, the checks that failed, the thresholds),
+        for the administrator asked why it said no."""
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}: a query log entry is one of {', '.join(KINDS)}")
         now = _utc(now)
@@ -112,21 +119,22 @@ class QueryLog:
             json.dumps(list(sources), ensure_ascii=False),
             index_version,
             None if answered is None else int(answered),
+            None if trail is None else json.dumps(_masked(trail), ensure_ascii=False),
         )
         with self._lock, self._connection:
-            self._connection.execute("INSERT INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._connection.execute("INSERT INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         return trace_id
 
     def get(self, trace_id: str) -> LogEntry | None:
         with self._lock:
             row = self._connection.execute(
-                "SELECT trace_id, time, kind, question, filters, sources, index_version, answered "
+                "SELECT trace_id, time, kind, question, filters, sources, index_version, answered, trail "
                 "FROM queries WHERE trace_id = ?",
                 (trace_id,),
             ).fetchone()
         if row is None:
             return None
-        trace, time, kind, question, filters, sources, index_version, answered = row
+        trace, time, kind, question, filters, sources, index_version, answered, trail = row
         return LogEntry(
             trace_id=trace,
             time=datetime.fromisoformat(time),
@@ -136,6 +144,7 @@ class QueryLog:
             sources=json.loads(sources),
             index_version=index_version,
             answered=None if answered is None else bool(answered),
+            trail=None if trail is None else json.loads(trail),
         )
 
     def purge(self, now: datetime | None = None) -> int:

@@ -18,12 +18,24 @@ DISCLAIMER = (
     "och svaret får inte ensamt ligga till grund för beslut om enskilda personer."
 )
 NO_ANSWER = "De genomsökta handlingarna innehåller inget säkert svar på frågan."
+POSSIBLE = "Möjligt svar – kontrollera källan"
 
 
 @dataclass
 class Statement:
     text: str
     citations: list[int]
+
+
+@dataclass
+class Reason:
+    """Why `ask` gave no answer, from a check it actually made: `check` names it (kommun, period, organ_decided,
+    decision, outcome, answer_kind, year, terms, hits), `text` says it to the official in Swedish."""
+
+    check: str
+    asked: str
+    found: str
+    text: str
 
 
 class Source(Citation, kw_only=True):
@@ -36,22 +48,33 @@ class Source(Citation, kw_only=True):
 @dataclass
 class Answer:
     question: str
-    answered: bool
+    level: str
+    """`answer`, `possible` (the best passage, to check: `possible`), or `none`; answered is level `answer`."""
     answer: list[Statement]
     sources: list[Source]
     index_version: str
     strength: float
+    possible: list[Statement] = field(default_factory=list)
+    reason: Reason | None = None
+    trail: dict = field(default_factory=dict)
     disclaimer: str = DISCLAIMER
     trace_id: str = ""
     summary: list[Statement] = field(default_factory=list)
     seconds: float = 0.0
     candidates: list[tuple[float, Passage]] = field(default_factory=list)
 
+    @property
+    def answered(self) -> bool:
+        return self.level == "answer"
+
     def to_json(self) -> dict:
         """The object `protokollsok ask --json` prints and `POST /api/ask` returns: a contract other tools read."""
         return {
             "question": self.question,
             "answered": self.answered,
+            "level": self.level,
+            "possible": [asdict(s) for s in self.possible],
+            "reason": asdict(self.reason) if self.reason else None,
             "answer": [asdict(s) for s in self.answer],
             "sources": msgspec.to_builtins(self.sources),
             "disclaimer": self.disclaimer,

@@ -4,12 +4,14 @@ passages they show extend indexes/passage.Placement, and an answer's statements 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import msgspec
 
 from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.passage import Placement, Record
 
-from .records import Source, Statement
+from .records import Reason, Source, Statement
 
 
 class SearchHit(Placement, kw_only=True):
@@ -36,6 +38,9 @@ class AskRequest(Filters, kw_only=True, forbid_unknown_fields=True):
 class AskResponse(msgspec.Struct):
     question: str
     answered: bool
+    level: Literal["answer", "possible", "none"]
+    possible: list[Statement]
+    reason: Reason | None
     answer: list[Statement]
     sources: list[Source]
     disclaimer: str

@@ -28,6 +28,9 @@ ANSWER_FIELDS = {
     "trace_id",
     "evidence_strength",
     "summary",
+    "level",
+    "possible",
+    "reason",
 }
 SOURCE_FIELDS = {
     "n",
@@ -65,9 +68,12 @@ def _assert_contract(answer: dict, ingested) -> None:
         start, end = source["span"]
         assert ingested[source["doc_id"]].document.text[start:end] == source["quote"]
     quotes = {s["n"]: normalise(s["quote"]) for s in answer["sources"]}
-    for statement in answer["answer"]:
+    for statement in answer["answer"] + answer["possible"]:
         for n in statement["citations"]:
             assert normalise(statement["text"]) in quotes[n]
+    assert answer["answered"] == (answer["level"] == "answer")
+    assert (answer["reason"] is None) == answer["answered"]
+    assert bool(answer["possible"]) == (answer["level"] == "possible")
 
 
 def test_decision_question_is_answered_with_the_decision_text_cited(corpus_index, ingested, capsys):
@@ -110,10 +116,16 @@ def test_unsupported_question_is_abstained_with_nearest_passages(corpus_index, i
     assert answer["answer"] == [{"text": NO_ANSWER, "citations": []}]
     assert 1 <= len(answer["sources"]) <= 3
 
+    assert answer["reason"]["check"] == "kommun"
+    assert answer["reason"]["text"] in (
+        "Indexet har inga handlingar från Göteborg.", "Indexet har inga handlingar från Piteå."
+    )
+
     capsys.readouterr()
     assert main(["ask", question, "--index", str(corpus_index)]) == 0
     out = capsys.readouterr().out
-    assert NO_ANSWER in out and "Kanske relevant" in out and "Källor" not in out and DISCLAIMER in out
+    assert answer["reason"]["text"] in out and DISCLAIMER in out and "Källor:" not in out
+    assert ("Möjligt svar – kontrollera källan" in out) if answer["level"] == "possible" else ("Kanske relevant" in out)
 
 
 def test_search_says_when_no_hit_is_likely_relevant(corpus_index, capsys):
@@ -141,6 +153,10 @@ def test_trace_id_finds_its_query_log_row_beside_the_index(corpus_index, capsys)
     assert row["question"] == "Vem utsågs att justera protokollet i Norsjö?"
     assert row["sources"] == [s["chunk_id"] for s in answer["sources"]]
     assert row["index_version"] == answer["index_version"] and row["kind"] == "ask" and row["answered"] is True
+    trail = row["trail"]
+    assert trail["level"] == "answer" and trail["reason"] is None
+    assert trail["threshold"] > trail["possible_threshold"] > 0
+    assert trail["candidates"] and all({"chunk_id", "strength", "failed"} <= set(c) for c in trail["candidates"])
     assert main(["log", "0" * 32, "--index", str(corpus_index)]) == 1
     assert main(["purge-log", "--index", str(corpus_index)]) == 0
     assert "removed" in capsys.readouterr().out

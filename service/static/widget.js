@@ -492,12 +492,30 @@
       });
       article.appendChild(list);
       article.appendChild(el("h4", { text: "Källor" }));
+    } else if (data.level === "possible" && data.possible && data.possible.length) {
+      article.appendChild(
+        el("div", { className: "ps-mojligt-svar" }, [
+          el("p", { className: "ps-inget-svar-rubrik", text: "Möjligt svar – kontrollera källan" }),
+          el("p", { className: "ps-pastaende" }, [
+            data.possible[0].text + " ",
+            el("a", { className: "ps-ref", href: "#" + sourceId(i, 1) }, [
+              el("span", { className: "ps-dold", text: "källa " }),
+              "[1]",
+            ]),
+          ]),
+        ])
+      );
+      if (data.reason && data.reason.text) {
+        article.appendChild(el("p", { className: "ps-liten", text: "Varför inget säkert svar: " + data.reason.text }));
+      }
+      article.appendChild(el("h4", { text: "Källor att kontrollera" }));
     } else {
       var sentence = (data.answer && data.answer[0] && data.answer[0].text) || NO_ANSWER;
       article.appendChild(
         el("div", { className: "ps-inget-svar" }, [
           el("p", { className: "ps-inget-svar-rubrik", text: "Inget svar" }),
           el("p", { className: "ps-pastaende", text: sentence }),
+          data.reason && data.reason.text ? el("p", { className: "ps-orsak", text: data.reason.text }) : null,
         ])
       );
       if (data.sources && data.sources.length) {
@@ -566,8 +584,12 @@
           lines.push("- " + statement.text + (refs.length ? " " + refs.join(" ") : ""));
         });
         lines.push("Källor:");
+      } else if (data.level === "possible" && data.possible && data.possible.length) {
+        lines.push("Möjligt svar – kontrollera källan: " + data.possible[0].text + " [1]");
+        if (data.reason && data.reason.text) lines.push("Varför inget säkert svar: " + data.reason.text);
       } else {
         lines.push("Inget svar: " + ((data.answer && data.answer[0] && data.answer[0].text) || NO_ANSWER));
+        if (data.reason && data.reason.text) lines.push("Varför: " + data.reason.text);
         if (data.sources && data.sources.length) lines.push("Kanske relevant (besvarar inte frågan):");
       }
       (data.sources || []).forEach(function (source) {

@@ -1,0 +1,109 @@
+"""The checks a question pins (service/evidence.py), on passages written for each: every check can fail, and
+each failure is named; Swedish word forms count as the same word."""
+
+from __future__ import annotations
+
+import pytest
+
+from protokollsok.indexes.passage import Passage
+from protokollsok.indexes.store import Store
+from protokollsok.indexes.synonyms import DEFAULT, Synonyms
+from protokollsok.service.query import Queries
+from protokollsok.service.reasons import why
+
+
+@pytest.fixture(scope="module")
+def queries(corpus_index, embedder, analyzer):
+    queries = Queries.open(Store(corpus_index).current(), embedder, analyzer, Synonyms.load(DEFAULT, analyzer), {})
+    yield queries
+    queries.searcher.close()
+
+
+def _passage(text: str, **fields) -> Passage:
+    values = dict(
+        chunk_id="t#0", doc_id="t", title="Ärende", kommun="Kalix", organ="Kommunstyrelsen", doc_type="protokoll",
+        date="2024-03-01", paragraf="§ 12", dnr=None, dnr_as_written=None, section=None, page=1, span=(0, len(text)),
+        text=text, row=0, unit=0, unit_kind="paragraf",
+    )  # fmt: skip
+    values.update(fields)
+    return Passage(**values)
+
+
+def _failed(queries, question: str, passage: Passage) -> set[str]:
+    return {c.name for c in queries.evidence.support(queries.read(question), passage).failed} - {"terms"}
+
+
+def test_a_half_year_figure_does_not_answer_a_whole_year_question(queries):
+    question = "Vad blev kommunstyrelsens resultat för hela året 2024?"
+    half = _passage("Resultatet för januari–juni 2024 blev ett överskott på 3,2 mkr för kommunstyrelsen.")
+    whole = _passage("Resultatet för helåret 2024 blev ett överskott på 3,2 mkr för kommunstyrelsen.")
+    assert "period" in _failed(queries, question, half)
+    assert "period" not in _failed(queries, question, whole)
+
+
+def test_a_forecast_does_not_answer_an_outcome_question(queries):
+    question = "Vad blev det faktiska resultatet för kommunstyrelsen 2024?"
+    assert "outcome" in _failed(queries, question, _passage("Resultatet 2024 beräknas bli 3,2 mkr enligt prognosen."))
+    assert "outcome" not in _failed(queries, question, _passage("Utfallet 2024 blev 3,2 mkr för kommunstyrelsen."))
+
+
+def test_a_proposal_does_not_answer_a_question_about_a_decision_taken(queries):
+    question = "Vad beslutade kommunen om skolskjutsen?"
+    memo = _passage("Förvaltningen föreslår att skolskjutsen upphandlas på nytt.", doc_type="tjänsteskrivelse")
+    decided = _passage("Kommunstyrelsen beslutar att skolskjutsen upphandlas på nytt.", section="kommunstyrelsens beslut")
+    assert "decision" in _failed(queries, question, memo)
+    assert "decision" not in _failed(queries, question, decided)
+
+
+def test_a_proposal_to_fullmaktige_is_not_fullmaktige_deciding(queries):
+    question = "Har kommunfullmäktige antagit riktlinjerna för ekonomistyrning?"
+    proposal = _passage(
+        "Kommunfullmäktige antar riktlinjerna för ekonomistyrning.", section="kommunstyrelsens förslag till kommunfullmäktige"
+    )
+    proposed_in_text = _passage("Kommunstyrelsen föreslår att kommunfullmäktige antar riktlinjerna för ekonomistyrning.")
+    decided = _passage("Riktlinjerna för ekonomistyrning antogs av kommunfullmäktige den 12 juni 2024.")
+    assert "organ_decided" in _failed(queries, question, proposal)
+    assert "organ_decided" in _failed(queries, question, proposed_in_text)
+    assert "organ_decided" not in _failed(queries, question, decided)
+
+
+def test_another_kommuns_record_does_not_answer_for_this_kommun(queries):
+    question = "Hur mycket har Piteå kommun sparat på e-handel?"
+    passage = _passage("Piteå kommun har sparat 5 mkr på e-handel enligt nyttovärdesanalysen.")
+    support = queries.evidence.support(queries.read(question), passage)
+    assert "kommun" in {c.name for c in support.failed}
+    reason = why(queries.read(question), support, passage, ["Kalix", "Luleå", "Norsjö", "Umeå"])
+    assert reason.check == "kommun" and reason.text == "Indexet har inga handlingar från Piteå."
+
+
+def test_a_noun_asked_is_found_as_the_verb_written(queries):
+    """`försäljningen` asked, `har sålt` written: the derivation list, read by evidence only."""
+    question = queries.read("Vad gav försäljningen av tomten?")
+    assert question.derivations
+    with_verb = queries.evidence.support(question, _passage("Kommunen har sålt tomten för 400 000 kr."))
+    without = queries.evidence.support(question, _passage("Kommunen har arrenderat ut tomten för 400 000 kr."))
+    assert with_verb.found > without.found
+
+
+def test_a_word_asked_is_found_at_the_start_of_a_longer_word(queries):
+    question = queries.read("Hur ser investeringarna ut?")
+    longer = queries.evidence.support(question, _passage("Investeringsbudgeten för 2024 är 12 mkr."))
+    other = queries.evidence.support(question, _passage("Driftbudgeten för 2024 är 12 mkr."))
+    assert longer.found > other.found
+
+
+def test_the_case_a_question_names_supports_what_it_is_about(queries):
+    question = queries.read("Vad handlar ärende KS 2024/477 om?")
+    own = queries.evidence.support(question, _passage("Bakgrund till motionen om cykelvägar.", dnr="KS-2024/00477"))
+    other = queries.evidence.support(question, _passage("Bakgrund till motionen om cykelvägar.", dnr="KS-2024/00478"))
+    assert own.case_match and own.found >= queries.searcher.recipe.case_match_share
+    assert not other.case_match and other.found < own.found
+
+
+def test_levels_follow_the_recipes_thresholds(queries):
+    recipe = queries.searcher.recipe
+    question = queries.read("Hur mycket kostar skolskjutsen i Kalix?")
+    full = queries.evidence.support(question, _passage("Skolskjutsen i Kalix kostar 2,4 mkr per år."))
+    none = queries.evidence.support(question, _passage("Biblioteket har nya öppettider."))
+    assert full.level == "answer" and full.strength >= recipe.threshold
+    assert none.level == "none" and none.strength < recipe.possible_threshold
