@@ -30,6 +30,7 @@ from protokollsok.ingest.structure import fold
 
 from .analyzer import Analyzer
 from .answers import AnswerKinds
+from .cases import Cases, asks_what_applies
 from .embed import Embedder
 from .metadata import Filters
 from .reader import IndexVersion, LexicalScores
@@ -127,6 +128,7 @@ class Searcher:
             )
         self.version = version
         self.reader = version.open()
+        self.cases = Cases(self.reader)
         self.kommun_patterns = [re.compile(rf"\b{re.escape(name)}s?\b") for name in self.reader.kommun_names]
         self.embedder = embedder
         self.analyzer = analyzer
@@ -171,6 +173,8 @@ class Searcher:
         timings.fusion = time.perf_counter() - started
 
         chunks = self.reader.chunks([row for row, _ in ranked])
+        if asks_what_applies(query):  # issue 22: the decision in force before those it replaced (cases.py)
+            ranked, chunks = self.cases.in_force_first(ranked, chunks, allowed)
         hits = [Hit(i + 1, float(score), row, chunk) for i, ((row, score), chunk) in enumerate(zip(ranked, chunks))]
         return Result(query, self.version.name, hits, timings)
 

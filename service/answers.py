@@ -19,6 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
+from protokollsok.indexes.cases import StepRef
 from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.search import Searcher
 
@@ -68,6 +69,7 @@ class Source:
     page: int | None
     quote: str
     span: tuple[int, int]
+    superseded_by: StepRef | None = None  # a decision replaced later: by which, and the sentence that says so
 
 
 @dataclass
@@ -131,6 +133,9 @@ class Answerer:
                 result.version,
                 strength,
             )
+        for source in answer.sources:  # issue 22: an answer built on a replaced decision says so (indexes/cases.py)
+            later = self.searcher.cases.replaced(source.doc_id, source.paragraf, source.dnr)
+            source.superseded_by = later.ref() if later else None
         answer.seconds = time.perf_counter() - started
         answer.candidates = [(support.strength, chunk) for support, chunk in supported]
         return answer

@@ -22,7 +22,7 @@ from protokollsok.indexes.metadata import Filters, parse_date
 from protokollsok.ingest import dnr as dnrs
 from protokollsok.settings import Settings
 
-from . import personnummer
+from . import cases, personnummer
 from .access import BadRequest
 from .live import Loaded
 from .hits import shown
@@ -30,7 +30,6 @@ from .querylog import QueryLog
 from .schemas import (
     AskRequest,
     AskResponse,
-    CasePassage,
     CaseResponse,
     DocumentResponse,
     Facets,
@@ -135,43 +134,18 @@ class RecordsController(Controller):
     @get(
         "/cases/{dnr:path}",
         sync_to_thread=True,
-        summary="Every passage of every record that carries a Dnr, in any spelling, in date order",
+        summary="A case in any Dnr spelling: its passages in date order, and its steps with the decision in force",
     )
     def case(self, dnr: FromPath[Path], index: NamedDependency[Loaded]) -> CaseResponse:
         """A path parameter, so spellings with a slash (`KS-25/00461`) need no escaping."""
-        dnr = str(dnr).strip("/")
-        matches = dnrs.find_all(dnr, typed=True)
-        if len(dnr) > 60 or not matches:
+        key = cases.case_key(str(dnr).strip("/"))
+        if key is None:
             raise BadRequest(
                 "dnr",
                 "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457",
                 "not a diarienummer; write e.g. KS-2024/00457",
             )
-        key = matches[0].dnr.key
-        rows = index.searcher.reader.select(Filters(dnr=key))
-        chunks = index.searcher.reader.chunks(rows.tolist()) if rows is not None else []
-        chunks.sort(key=lambda c: (c["date"] or "", c["doc_id"], c["span_start"]))
-        passages = [
-            CasePassage(
-                chunk_id=c["chunk_id"],
-                doc_id=c["doc_id"],
-                title=c["title"],
-                kommun=c["kommun"],
-                organ=c["organ"],
-                doc_type=c["doc_type"],
-                date=c["date"],
-                paragraf=c["paragraf"],
-                dnr=c["dnr"],
-                dnr_as_written=c["dnr_as_written"],
-                section=c["section"],
-                page=c["page"],
-                text=personnummer.mask(c["text"]),
-                span=[c["span_start"], c["span_end"]],
-                view=f"/documents/{c['doc_id']}?highlight={c['span_start']}-{c['span_end']}#citat",
-            )
-            for c in chunks
-        ]
-        return CaseResponse(key, index.version, list(dict.fromkeys(p.doc_id for p in passages)), passages)
+        return cases.case(index.searcher.reader, index.searcher.cases, index.version, key)
 
     @get("/facets", sync_to_thread=True, summary="The kommuner, organ, document types and date range in the index")
     def facets(self, index: NamedDependency[Loaded]) -> Facets:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import msgspec
 
+from protokollsok.indexes.cases import Step
+
 from .answers import Source, Statement
 
 
@@ -105,6 +107,7 @@ class CaseResponse(msgspec.Struct):
     index_version: str
     documents: list[str]
     passages: list[CasePassage]
+    steps: list[Step]  # the timeline: agenda, memo, proposal, decision; the decision in force marked
 
 
 class Facets(msgspec.Struct):

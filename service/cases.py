@@ -1,0 +1,48 @@
+"""A case as `GET /api/cases/{dnr}` and `protokollsok case DNR --json` show it: every passage that carries or
+mentions the Dnr, in date order, and the case's timeline of steps with the decision in force
+(indexes/cases.py)."""
+
+from __future__ import annotations
+
+from protokollsok.indexes.cases import Cases
+from protokollsok.indexes.metadata import Filters
+from protokollsok.indexes.reader import Reader
+from protokollsok.ingest import dnr as dnrs
+
+from . import personnummer
+from .schemas import CasePassage, CaseResponse
+
+
+def case_key(written: str) -> str | None:
+    """The case key (year and serial) of a Dnr as a user wrote it, or None when it is none."""
+    matches = dnrs.find_all(written, typed=True)
+    return matches[0].dnr.key if len(written) <= 60 and matches else None
+
+
+def case(reader: Reader, cases: Cases, version: str, key: str) -> CaseResponse:
+    """The object the API returns and `case --json` prints: a contract other tools read."""
+    rows = reader.select(Filters(dnr=key))
+    chunks = reader.chunks(rows.tolist()) if rows is not None else []
+    chunks.sort(key=lambda c: (c["date"] or "", c["doc_id"], c["span_start"]))
+    passages = [
+        CasePassage(
+            chunk_id=c["chunk_id"],
+            doc_id=c["doc_id"],
+            title=c["title"],
+            kommun=c["kommun"],
+            organ=c["organ"],
+            doc_type=c["doc_type"],
+            date=c["date"],
+            paragraf=c["paragraf"],
+            dnr=c["dnr"],
+            dnr_as_written=c["dnr_as_written"],
+            section=c["section"],
+            page=c["page"],
+            text=personnummer.mask(c["text"]),
+            span=[c["span_start"], c["span_end"]],
+            view=f"/documents/{c['doc_id']}?highlight={c['span_start']}-{c['span_end']}#citat",
+        )
+        for c in chunks
+    ]
+    documents = list(dict.fromkeys(p.doc_id for p in passages))
+    return CaseResponse(key, version, documents, passages, cases.timeline(key).steps)

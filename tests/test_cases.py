@@ -1,0 +1,197 @@
+"""A case's timeline and the decision in force (issue 22), on real indexes over HTTP and the command line.
+
+tests/cases/ holds synthetic records of the made-up kommun Exempelby, in the real records' layout:
+- Dnr KS-2023/00100, a rule decided, revised, then replaced: the kallelse to 2023-03-27 lists it and carries
+  the memo proposing it; fullmäktige decides it 2023-03-27 § 12 (2 kronor a page), revises it 2024-03-25 § 8
+  (3 kronor), and replaces it 2025-02-24 § 5 under a new Dnr, KS-2025/00040 (5 kronor), whose decision says
+  it "ersätter" the old taxa and names its Dnr;
+- Dnr KS-2024/00077, a proposal that was rejected: allmänna utskottet proposes to approve a medborgarförslag
+  2024-02-12 § 14; kommunstyrelsen rejects it 2024-03-04 § 20.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import MAX_BYTES, live_index, start_server
+from protokollsok.cli import main
+from protokollsok.indexes.build import Entry, publish
+from protokollsok.indexes.cases import asks_what_applies
+from protokollsok.indexes.embed import text_hash
+from protokollsok.indexes.metadata import Filters
+from protokollsok.indexes.search import Searcher
+from protokollsok.indexes.store import Store
+from protokollsok.ingest.pipeline import ingest_file
+from protokollsok.settings import Settings
+
+CASES = Path(__file__).parent / "cases"
+KALLELSE_2023 = "exempelby-kommunfullmaktige-kallelse-2023-03-27"
+DECIDED = "exempelby-kommunfullmaktige-protokoll-2023-03-27"
+REVISED = "exempelby-kommunfullmaktige-protokoll-2024-03-25"
+REPLACED = "exempelby-kommunfullmaktige-protokoll-2025-02-24"
+PROPOSED = "exempelby-allmanna-utskottet-protokoll-2024-02-12"
+REJECTED = "exempelby-kommunstyrelsen-protokoll-2024-03-04"
+NOTE = f"Beslutet ersattes 2025-02-24 § 5 ({REPLACED})."
+NOW = "Vilken avgift gäller för kopiering av allmän handling i Exempelby?"
+
+
+@pytest.fixture(scope="module")
+def case_index(tmp_path_factory, model_dir, embedder, analyzer) -> Path:
+    """An index of the synthetic Exempelby records alone."""
+    root = tmp_path_factory.mktemp("case-index")
+    store = Store(root)
+    entries = []
+    for path in sorted(CASES.glob("*.txt")):
+        ingested = ingest_file(path, model_dir, MAX_BYTES)
+        entries.append(Entry(ingested.document, ingested.chunks, text_hash(ingested.document.text)))
+    with store.writing():
+        publish(store, entries, embedder, analyzer, "Exempelby cases", keep=2)
+    return root
+
+
+@pytest.fixture(scope="module")
+def api(case_index, embedder, analyzer):
+    from protokollsok.service.access import Access
+    from protokollsok.service.app import create_app
+
+    settings = Settings.load(index=str(case_index))
+    url, server = start_server(create_app(settings, live_index(case_index, embedder, analyzer), Access([])))
+    with httpx.Client(base_url=url, timeout=60) as client:
+        yield client
+    server.should_exit = True
+
+
+@pytest.fixture(scope="module")
+def searcher(case_index, embedder, analyzer):
+    s = Searcher(Store(case_index).current(), embedder, analyzer)
+    yield s
+    s.close()
+
+
+def _steps(body: dict) -> list[tuple]:
+    return [(s["date"], s["kind"], s["doc_id"], s["paragraf"], s["in_force"]) for s in body["steps"]]
+
+
+def test_a_rule_decided_revised_and_replaced_under_another_dnr(api):
+    body = api.get("/api/cases/KS-2023/00100").json()
+    assert body["dnr"] == "2023-00100"
+    assert _steps(body) == [
+        ("2023-02-20", "memo", KALLELSE_2023, None, False),
+        ("2023-03-27", "agenda", KALLELSE_2023, None, False),
+        ("2023-03-27", "decision", DECIDED, "§ 12", False),
+        ("2024-03-25", "decision", REVISED, "§ 8", False),
+        ("2025-02-24", "decision", REPLACED, "§ 5", True),
+    ]
+    by_paragraf = {s["paragraf"]: s for s in body["steps"]}
+    for earlier in ("§ 12", "§ 8"):
+        later = by_paragraf[earlier]["superseded_by"]
+        assert (later["doc_id"], later["paragraf"], later["date"], later["note"]) == (REPLACED, "§ 5", "2025-02-24", NOTE)
+    assert by_paragraf["§ 5"]["dnr"] == "KS-2025-00040" and by_paragraf["§ 5"]["superseded_by"] is None
+    assert all(s["superseded_by"] is None for s in body["steps"] if s["kind"] != "decision")
+    # today's fields are kept: the passages that carry or mention the Dnr, in date order
+    assert body["documents"] == [KALLELSE_2023, DECIDED, REVISED, REPLACED]
+    assert [p["date"] for p in body["passages"]] == sorted(p["date"] for p in body["passages"])
+    # the new case has its own timeline, in which its decision is in force
+    assert _steps(api.get("/api/cases/ks 2025/040").json()) == [("2025-02-24", "decision", REPLACED, "§ 5", True)]
+
+
+def test_a_rejected_proposal_is_never_presented_as_a_decision(api):
+    body = api.get("/api/cases/KS-24/00077").json()
+    assert _steps(body) == [
+        ("2024-02-12", "proposal", PROPOSED, "§ 14", False),
+        ("2024-03-04", "decision", REJECTED, "§ 20", True),
+    ]
+    assert [s["organ"] for s in body["steps"]] == ["Allmänna utskottet", "Kommunstyrelsen"]
+    assert body["steps"][0]["superseded_by"] is None  # a proposal is not a decision, so nothing replaces it
+
+
+def test_case_command_prints_the_api_object_and_a_timeline(api, case_index, capsys):
+    assert main(["case", "KS-2023/00100", "--index", str(case_index), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == api.get("/api/cases/2023-00100").json()
+    assert main(["case", "KS-2023/00100", "--index", str(case_index)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    decided = next(line for line in lines if "§ 12" in line)
+    assert decided.split()[:2] == ["2023-03-27", "beslut"] and decided.endswith(NOTE)
+    assert next(line for line in lines if "· § 5 ·" in line).endswith("GÄLLER")
+    assert sum("GÄLLER" in line for line in lines) == 1
+    assert main(["case", "inget diarienummer", "--index", str(case_index)]) == 2
+    assert "is not a diarienummer" in capsys.readouterr().err
+
+
+def test_sample_records_proposals_and_kallelser_are_not_decisions(live_server):
+    with httpx.Client(base_url=live_server, timeout=60) as client:
+
+        def steps(dnr: str) -> list[tuple]:
+            return [(s["kind"], s["paragraf"], s["in_force"]) for s in client.get(f"/api/cases/{dnr}").json()["steps"]]
+
+        # Norsjö's "Allmänna utskottets förslag till kommunstyrelsen" over "Kommunfullmäktiges beslut"
+        assert steps("KS-25/00197") == [("proposal", "§ 42", False)]
+        # Kalix § 232 under "Kommunstyrelsens beslut": "Kommunstyrelsen föreslår, att kommunfullmäktige beslutar"
+        assert steps("2023-00323") == [("proposal", "§ 232", False)]
+        # a § printed in a kallelse is a draft, whatever its heading says
+        assert steps("KS-2025-00063") == [("agenda", None, False), ("proposal", "§ 97", False)]
+        assert steps("KS-2025-00461") == [("memo", None, False), ("agenda", None, False)]
+        assert steps("2023-00495") == [("decision", "§ 228", True)]
+        assert client.get("/api/cases/inte-ett-dnr").status_code == 400
+
+
+def test_search_puts_the_decision_in_force_before_the_ones_it_replaced(searcher):
+    hits = searcher.search(NOW, 5).hits
+    order = [(h.chunk["doc_id"], h.chunk["paragraf"]) for h in hits]
+    assert order[0] == (REPLACED, "§ 5")
+    assert all(order.index((REPLACED, "§ 5")) < i for i, o in enumerate(order) if o[0] in (DECIDED, REVISED))
+    assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+    # a period that ends before the replacement: the later decision is not brought in past the filter
+    earlier = searcher.search(NOW, 5, Filters(date_to="2024-12-31")).hits
+    assert earlier and all(h.chunk["doc_id"] != REPLACED for h in earlier)
+
+
+def test_the_decision_in_force_is_brought_in_when_search_found_only_a_replaced_one(searcher):
+    reader = searcher.reader
+    old = next(c for c in reader.chunks(list(range(reader.meta.count()))) if c["doc_id"] == DECIDED and c["paragraf"])
+    ranked, chunks = searcher.cases.in_force_first([(old["row"], 0.9)], [old], None)
+    assert [(c["doc_id"], c["section"]) for c in chunks] == [(REPLACED, "kommunfullmäktiges beslut")]
+    assert ranked == [(chunks[0]["row"], 0.9)]  # as many hits as came in, at the replaced one's score
+    ranked, chunks = searcher.cases.in_force_first([(old["row"], 0.9), (old["row"] + 1, 0.5)], [old, old], None)
+    assert [c["doc_id"] for c in chunks] == [REPLACED, DECIDED]
+    outside = searcher.cases.in_force_first([(old["row"], 0.9)], [old], reader.select(Filters(date_to="2024-12-31")))
+    assert outside == ([(old["row"], 0.9)], [old])  # the filters keep the later decision out
+
+
+def test_ask_says_when_a_cited_decision_was_replaced(api, case_index, capsys):
+    past = "Vad beslutade kommunfullmäktige i Exempelby 2023 om taxa för kopiering av allmän handling?"
+    body = api.post("/api/ask", json={"question": past}).json()
+    assert body["answered"] is True
+    cited = {s["doc_id"]: s for s in body["sources"]}
+    assert cited[DECIDED]["superseded_by"]["note"] == NOTE
+    assert cited[DECIDED]["superseded_by"]["paragraf"] == "§ 5"
+    assert all(s["superseded_by"] is None for s in body["sources"] if s["doc_id"] == REPLACED)
+    assert main(["ask", past, "--index", str(case_index)]) == 0
+    assert NOTE in capsys.readouterr().out
+
+    now = api.post("/api/ask", json={"question": NOW}).json()
+    assert now["answered"] is True
+    assert (now["sources"][0]["doc_id"], now["sources"][0]["paragraf"]) == (REPLACED, "§ 5")
+
+
+@pytest.mark.parametrize(
+    "question, now",
+    [
+        (NOW, True),
+        ("Vad är den nuvarande taxan för kopior?", True),
+        ("Hur mycket kostar en kopia av en allmän handling?", True),
+        ("Vilken ränta har lånet hos Kommuninvest?", True),
+        ("Vad gäller för parkering vid kommunhuset?", True),
+        ("Vilken taxa gällde 2023?", False),
+        ("Vad beslutade kommunfullmäktige om taxan?", False),
+        ("Vad gäller ärende KS-25/00205?", False),  # what the case is about
+        ("Vad krävs av en förening när det gäller doping?", False),
+        ("Vem utsågs att justera protokollet?", False),
+    ],
+)
+def test_which_questions_ask_what_applies_now(question, now):
+    assert asks_what_applies(question) is now
