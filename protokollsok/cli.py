@@ -20,7 +20,8 @@ EXAMPLES = {
     "ask": "  protokollsok ask \"Vad beslutade kommunstyrelsen om e-handel?\" --kommun Kalix\n"
     "  protokollsok ask \"Vem utsågs att justera protokollet?\" --organ \"Allmänna utskottet\" --json",
     "serve": "  protokollsok serve\n  PROTOKOLLSOK_API_KEYS=nyckel protokollsok serve --host 0.0.0.0 --port 8080",
-    "eval": "  protokollsok eval eval/dev.jsonl eval/heldout.jsonl\n  protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --report var/eval",
+    "eval": "  protokollsok eval eval/dev.jsonl eval/heldout.jsonl\n  protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --report var/eval\n"
+    "  protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --modes hybrid --gate eval/gate-baseline.json",
     "rollback": "  protokollsok rollback 3",
     "remove": "  protokollsok remove kalix-kommunstyrelsen-kallelse-2025-12-15 --yes",
     "log": "  protokollsok log 3abf2fd7afb749ccae8254433f428e88",
@@ -155,6 +156,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--report", type=Path, help="folder for report.json, report.md and report.html")
     sub.add_argument("--ask", action="store_true", help="also measure answers and abstention (all questions, unanswerable too)")
     sub.add_argument("--baseline", type=Path, help="an earlier report.json to compare with, question by question")
+    sub.add_argument(
+        "--gate", type=Path, metavar="BASELINE",
+        help="the quality gate: exit 1, naming the questions, when hybrid recall@5 or MRR@10 falls by more than "
+        "0.02 or abstention by more than 0.05 against BASELINE (eval/gate-baseline.json; needs --ask)",
+    )
+    sub.add_argument("--update-gate", action="store_true", help="write this run's figures to the --gate BASELINE instead")
     sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     return parser
 
