@@ -17,9 +17,10 @@ that has decided it (fullmäktige over styrelse and nämnd over their utskott), 
 information later does not unseat fullmäktige's rule. Every decision before it is superseded by it.
 
 Answers and search use two things from here (issue 22; re-applied by hand wherever the answer step moves):
-`Cases.replaced(doc_id, paragraf, dnr)`, the decision that replaced a cited one, whose `note()` an answer
+`Cases.replaced(doc_id, paragraf, dnr)`, the decision that replaced a cited one, whose `ref().note` an answer
 shows ("Beslutet ersattes 2025-02-24 § 5 (…)"); and `Cases.in_force_first`, which search calls for a question
-that `asks_what_applies`, so that the decision in force comes before the decisions it replaced.
+that `asks_what_applies`, so that the decision in force comes before the decisions it replaced and before
+the memos and proposals that led to it.
 """
 
 from __future__ import annotations
@@ -131,15 +132,16 @@ class Cases:
     def in_force_first(
         self, ranked: list[tuple[int, float]], chunks: list[dict], allowed: np.ndarray | None
     ) -> tuple[list[tuple[int, float]], list[dict]]:
-        """Hits (rows with scores, and their chunks) with the decision in force put in front of each hit of a
-        decision it replaced, at that hit's score; its decision text is brought in when search missed it and
-        the filters (`allowed` rows) let it through. As many hits as came in."""
+        """Hits (rows with scores, and their chunks) with the decision in force put in front of each hit of
+        another step of its case (a decision it replaced, the memo or proposal before it), at that hit's score;
+        its decision text is brought in when search missed it and the filters (`allowed` rows) let it through.
+        As many hits as came in."""
         permitted = None if allowed is None else set(allowed.tolist())
         out: list[tuple[tuple[int, float], dict]] = []
         placed: set[int] = set()
         for (row, score), chunk in zip(ranked, chunks):
-            later = self.replaced(chunk["doc_id"], chunk["paragraf"], chunk["dnr"])
-            lead = self._decision_text(later) if later is not None else None
+            in_force = self._in_force_over(chunk)
+            lead = self._decision_text(in_force) if in_force is not None else None
             if lead is not None and lead["row"] not in placed and (permitted is None or lead["row"] in permitted):
                 out.append(((lead["row"], score), lead))
                 placed.add(lead["row"])
@@ -148,6 +150,14 @@ class Cases:
                 placed.add(row)
         out = out[: len(ranked)]
         return [pair for pair, _ in out], [chunk for _, chunk in out]
+
+    def _in_force_over(self, chunk: dict) -> Step | None:
+        """The decision in force of the case a chunk's unit belongs to, when the chunk is not part of it."""
+        parsed = dnrs.parse(chunk["dnr"]) if chunk["dnr"] else None
+        in_force = self.timeline(parsed.key).in_force() if parsed else None
+        if in_force is None or (in_force.doc_id, in_force.unit) == (chunk["doc_id"], chunk["unit"]):
+            return None
+        return in_force
 
     def _decision_text(self, step: Step) -> dict | None:
         chunks = self.reader.unit_chunks(step.doc_id, step.unit)

@@ -139,15 +139,23 @@ def test_sample_records_proposals_and_kallelser_are_not_decisions(live_server):
         assert client.get("/api/cases/inte-ett-dnr").status_code == 400
 
 
-def test_search_puts_the_decision_in_force_before_the_ones_it_replaced(searcher):
-    hits = searcher.search(NOW, 5).hits
-    order = [(h.chunk["doc_id"], h.chunk["paragraf"]) for h in hits]
-    assert order[0] == (REPLACED, "§ 5")
-    assert all(order.index((REPLACED, "§ 5")) < i for i, o in enumerate(order) if o[0] in (DECIDED, REVISED))
+QUESTIONS = [json.loads(line) for line in (CASES / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=[q["id"] for q in QUESTIONS])
+def test_search_puts_the_decision_in_force_first_when_asked_what_applies_now(searcher, question):
+    """tests/cases/questions.jsonl: what applies now is answered by the decision in force, ahead of the
+    decisions it replaced and the memo that proposed the first; what was decided then, by that decision."""
+    gold = question["evidence"][0]
+    hits = searcher.search(question["question"], 5).hits
+    assert (hits[0].chunk["doc_id"], hits[0].chunk["paragraf"]) == (gold["doc"], gold["paragraf"])
+    assert asks_what_applies(question["question"]) is (question["type"] == "gallande")
     assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
-    # a period that ends before the replacement: the later decision is not brought in past the filter
-    earlier = searcher.search(NOW, 5, Filters(date_to="2024-12-31")).hits
-    assert earlier and all(h.chunk["doc_id"] != REPLACED for h in earlier)
+
+
+def test_filters_keep_a_later_decision_out_of_an_earlier_period(searcher):
+    hits = searcher.search(NOW, 5, Filters(date_to="2024-12-31")).hits
+    assert hits and all(h.chunk["doc_id"] != REPLACED for h in hits)
 
 
 def test_the_decision_in_force_is_brought_in_when_search_found_only_a_replaced_one(searcher):
