@@ -1,6 +1,6 @@
 """A case's timeline and the decision in force (issue 22), on real indexes over HTTP and the command line.
 
-tests/cases/ holds synthetic records of the made-up kommun Exempelby, in the real records' layout:
+tests/cases/ holds synthetic records (indexed by conftest's case_index) of the made-up kommun Exempelby, in the real records' layout:
 - Dnr KS-2023/00100, a rule decided, revised, then replaced: the kallelse to 2023-03-27 lists it and carries
   the memo proposing it; fullmäktige decides it 2023-03-27 § 12 (2 kronor a page), revises it 2024-03-25 § 8
   (3 kronor), and replaces it 2025-02-24 § 5 under a new Dnr, KS-2025/00040 (5 kronor), whose decision says
@@ -17,18 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import MAX_BYTES, live_index, start_server
+from conftest import CASES
 from protokollsok.cli import main
-from protokollsok.indexes.build import Entry, publish
 from protokollsok.indexes.cases import asks_what_applies
-from protokollsok.indexes.embed import text_hash
 from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.search import Searcher
 from protokollsok.indexes.store import Store
-from protokollsok.ingest.pipeline import ingest_file
-from protokollsok.settings import Settings
 
-CASES = Path(__file__).parent / "cases"
 KALLELSE_2023 = "exempelby-kommunfullmaktige-kallelse-2023-03-27"
 DECIDED = "exempelby-kommunfullmaktige-protokoll-2023-03-27"
 REVISED = "exempelby-kommunfullmaktige-protokoll-2024-03-25"
@@ -40,29 +35,9 @@ NOW = "Vilken avgift gäller för kopiering av allmän handling i Exempelby?"
 
 
 @pytest.fixture(scope="module")
-def case_index(tmp_path_factory, model_dir, embedder, analyzer) -> Path:
-    """An index of the synthetic Exempelby records alone."""
-    root = tmp_path_factory.mktemp("case-index")
-    store = Store(root)
-    entries = []
-    for path in sorted(CASES.glob("*.txt")):
-        ingested = ingest_file(path, model_dir, MAX_BYTES)
-        entries.append(Entry(ingested.document, ingested.chunks, text_hash(ingested.document.text)))
-    with store.writing():
-        publish(store, entries, embedder, analyzer, "Exempelby cases", keep=2)
-    return root
-
-
-@pytest.fixture(scope="module")
-def api(case_index, embedder, analyzer):
-    from protokollsok.service.access import Access
-    from protokollsok.service.app import create_app
-
-    settings = Settings.load(index=str(case_index))
-    url, server = start_server(create_app(settings, live_index(case_index, embedder, analyzer), Access([])))
-    with httpx.Client(base_url=url, timeout=60) as client:
+def api(case_server):
+    with httpx.Client(base_url=case_server, timeout=60) as client:
         yield client
-    server.should_exit = True
 
 
 @pytest.fixture(scope="module")
