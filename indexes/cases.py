@@ -3,7 +3,7 @@
 A matter passes through several records: a kallelse lists it (agenda), a tjänsteskrivelse proposes (memo), a
 protocol decides, a later protocol revises or replaces it. Each unit (§, memo, agenda item) whose own Dnr is
 the case becomes a step, and so does a § of another case whose decision replaces this one in so many words
-(it names the Dnr, and its decision says `upphäver`, `ersätter`, `revideras`, `gäller från och med`).
+(its decision names the Dnr and says `upphäver`, `ersätter`, `revideras`, `gäller från och med`).
 
 What a step is comes from what the record says, never from where a word happens to stand:
 - an agenda item of a kallelse is `agenda`, a tjänsteskrivelse `memo`;
@@ -171,7 +171,7 @@ class Cases:
         for doc_id, unit in sorted(own) + sorted(others - own):
             chunks = self.reader.unit_chunks(doc_id, unit)
             kind = kind_of(chunks)
-            if kind is None or ((doc_id, unit) not in own and not replaces(chunks)):
+            if kind is None or ((doc_id, unit) not in own and not replaces(chunks, key)):
                 continue
             c = chunks[0]
             steps.append(
@@ -202,10 +202,11 @@ def kind_of(chunks: list[dict]) -> str | None:
     return "proposal" if _section_text(chunks, _PROPOSAL_SECTION) is not None else "decision"
 
 
-def replaces(chunks: list[dict]) -> bool:
-    """Whether a §'s decision (or proposal) says that it replaces, revokes or revises what came before."""
+def replaces(chunks: list[dict], key: str) -> bool:
+    """Whether a §'s decision (or proposal) itself names the case `key` and says that it replaces, revokes or
+    revises it; a Dnr named only in the background of a decision that starts to apply is not replaced by it."""
     text = _section_text(chunks, _DECISION_SECTION) or _section_text(chunks, _PROPOSAL_SECTION) or ""
-    return bool(_SUPERSEDES.search(text))
+    return bool(_SUPERSEDES.search(text)) and any(m.dnr.key == key for m in dnrs.find_all(text))
 
 
 def asks_what_applies(question: str) -> bool:

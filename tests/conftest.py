@@ -117,7 +117,7 @@ def live_server(corpus_index, embedder, analyzer):
 
 @pytest.fixture(scope="session")
 def case_index(tmp_path_factory, model_dir, embedder, analyzer) -> Path:
-    """An index of the synthetic Exempelby records in tests/cases/ alone (27 chunks)."""
+    """An index of the synthetic Exempelby records in tests/cases/ alone (about 30 chunks)."""
     root = tmp_path_factory.mktemp("case-index")
     entries = []
     for path in sorted(CASES.glob("*.txt")):

@@ -4,7 +4,8 @@ tests/cases/ holds synthetic records (indexed by conftest's case_index) of the m
 - Dnr KS-2023/00100, a rule decided, revised, then replaced: the kallelse to 2023-03-27 lists it and carries
   the memo proposing it; fullmäktige decides it 2023-03-27 § 12 (2 kronor a page), revises it 2024-03-25 § 8
   (3 kronor), and replaces it 2025-02-24 § 5 under a new Dnr, KS-2025/00040 (5 kronor), whose decision says
-  it "ersätter" the old taxa and names its Dnr;
+  it "ersätter" the old taxa and names its Dnr; § 6 of the same meeting names that Dnr only in its background
+  and "gäller från och med" a date of its own, so it replaces nothing;
 - Dnr KS-2024/00077, a proposal that was rejected: allmänna utskottet proposes to approve a medborgarförslag
   2024-02-12 § 14; kommunstyrelsen rejects it 2024-03-04 § 20.
 """
