@@ -13,7 +13,7 @@ from tqdm import tqdm
 from protokollsok.indexes.search import Searcher
 from protokollsok.service.query import Queries
 
-from . import metrics, report
+from . import gate, metrics, report
 from .questions import Question, QuestionSetError, load, relevant, validate
 
 CUTOFFS = (1, 3, 5, 10)
@@ -21,6 +21,8 @@ CUTOFFS = (1, 3, 5, 10)
 
 def run(args, queries: Queries) -> int:
     searcher = queries.searcher
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    gate.require(args.gate, args.update_gate, modes, args.ask)
     try:
         questions = [q for path in args.questions for q in load(path)]
         if len({q.id for q in questions}) < len(questions):
@@ -30,7 +32,6 @@ def run(args, queries: Queries) -> int:
     except QuestionSetError as error:
         print(f"protokollsok eval: {error}", file=sys.stderr)
         return 2
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     results = evaluate(questions, queries, modes, args.k)
     summary = summarise(results, modes, searcher, " + ".join(str(p) for p in args.questions))
     answer_records: list[dict] = []
@@ -51,6 +52,8 @@ def run(args, queries: Queries) -> int:
     if args.baseline:
         print(report.comparison(json.loads(args.baseline.read_text()), {"summary": summary, "questions": results}))
     print(f"\nreport: {folder / 'report.html'} · {folder / 'report.json'}")
+    if args.gate:
+        return gate.check(args.gate, summary, results, answer_records, update=args.update_gate)
     return 0
 
 

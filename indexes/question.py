@@ -22,6 +22,7 @@ from protokollsok.ingest.language import (
     YEAR,
     acting_kommuner,
     asked_kinds,
+    asks_what_applies,
     asked_organs,
 )
 from protokollsok.ingest.structure import fold
@@ -61,6 +62,9 @@ class Question:
     """It asks about a whole year (`hela 2024`, `bokslut`), not part of one."""
     outcome: bool
     """It asks what came of something (`blev`, `faktiska`, `utfall`), not what was forecast."""
+    applies_now: bool
+    """It asks what applies now (`vad gäller`, `gällande`, a present tense about a rule or a sum), so the
+    decision in force leads its case (cases.py)."""
 
     def terms(self, synonym_weight: float) -> dict[str, float]:
         """BM25's query: each token weighted by how often it was typed, synonyms at `synonym_weight`."""
@@ -113,4 +117,5 @@ class Vocabulary:
             decided=bool(ASKS_DECIDED.search(text)),
             whole_year=bool(WHOLE_YEAR.search(text)),
             outcome=bool(ASKS_OUTCOME.search(text)),
+            applies_now=asks_what_applies(text),
         )

@@ -26,6 +26,7 @@ from functools import partial
 import numpy as np
 
 from .analyzer import Analyzer
+from .cases import Cases
 from .embed import Embedder
 from .metadata import Filters
 from .passage import Passage
@@ -95,6 +96,7 @@ class Searcher:
         self.vocabulary = Vocabulary(
             analyzer, synonyms, self.reader.kommun_names, Synonyms.load(DERIVATIONS, analyzer)
         )
+        self.cases = Cases(self.reader)
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms
@@ -142,6 +144,8 @@ class Searcher:
         timings.fusion = time.perf_counter() - started
 
         passages = self.reader.chunks([row for row, _ in ranked])
+        if question.applies_now:  # the decision in force before those it replaced (cases.py)
+            ranked, passages = self.cases.in_force_first(ranked, passages, allowed)
         hits = [Hit(i + 1, float(score), passage) for i, ((_, score), passage) in enumerate(zip(ranked, passages))]
         return Result(question, self.version.name, hits, timings)
 

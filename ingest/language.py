@@ -12,6 +12,8 @@ import re
 from functools import cache
 from pathlib import Path
 
+from .dnr import find_all as dnr_find_all
+
 MONTHS = ("januari", "februari", "mars", "april", "maj", "juni", "juli", "augusti", "september", "oktober",
           "november", "december")  # fmt: skip
 MONTH_NUMBER = {name: i + 1 for i, name in enumerate(MONTHS)}
@@ -182,3 +184,34 @@ ASKS_DECIDED = re.compile(
 )
 PROPOSAL_SECTION = re.compile(r"förslag", re.IGNORECASE)
 PROPOSAL_DOC_TYPES = frozenset({"kallelse", "tjänsteskrivelse"})
+
+
+# A question about what applies now: the words that say so, or a present tense about a rule or a sum.
+_EXPLICITLY_NOW = re.compile(r"\b(?:gällande|nuvarande|numera|nu|idag|i dag|för närvarande|i kraft)\b", re.IGNORECASE)
+_APPLIES = re.compile(r"\b(?:gäller|aktuell[at]?|kostar)\b", re.IGNORECASE)
+_REGARDING = re.compile(r"\b(?:när det gäller|vad gäller|det gäller|gäller det)\b", re.IGNORECASE)
+_PRESENT = re.compile(r"\b(?:är|har|får|ska|måste|betalar|tar)\b", re.IGNORECASE)
+_RULE_OR_SUM = re.compile(
+    r"\b(?:taxa\w*|avgift\w*|regel\w*|regl\w+|riktlinj\w*|policy\w*|reglemente\w*|delegationsordning\w*|"
+    r"ränt[ae]\w*|lån(?:et|en|ets)?|belopp\w*|arvode\w*|ersättning\w*|bidrag\w*|pris\w*|villkor\w*)\b",
+    re.IGNORECASE,
+)
+_PAST = re.compile(
+    r"\b(?:gällde|gällt|beslutade|beslöt|beslutades|antogs|antog|fattade|fattades|var|hade|blev|tidigare)\b",
+    re.IGNORECASE,
+)
+_ABOUT_CASE = re.compile(r"\bvad gäller\b", re.IGNORECASE)
+
+
+def asks_what_applies(question: str) -> bool:
+    """A question about what applies now ("vad gäller", "gällande", "nuvarande", a present tense about a rule
+    or a sum) rather than about what was decided once. A past tense ("gällde", "beslutade") asks about then,
+    unless a word says now; "vad gäller ärende KS-25/205" and "när det gäller" say what a question is about."""
+    if _EXPLICITLY_NOW.search(question):
+        return True
+    if _PAST.search(question) or (_ABOUT_CASE.search(question) and dnr_find_all(question, typed=True)):
+        return False
+    if _ABOUT_CASE.search(question):
+        return True
+    plain = _REGARDING.sub(" ", question)
+    return bool(_APPLIES.search(plain) or (_PRESENT.search(plain) and _RULE_OR_SUM.search(plain)))

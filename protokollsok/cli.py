@@ -1,4 +1,4 @@
-"""The `protokollsok` command: ingest, inspect, search, versions, rollback, remove, eval."""
+"""The `protokollsok` command: ingest, inspect, search, ask, case, versions, rollback, remove, eval."""
 
 from __future__ import annotations
 
@@ -21,11 +21,14 @@ EXAMPLES = {
     "ask": "  protokollsok ask \"Vad beslutade kommunstyrelsen om e-handel?\" --kommun Kalix\n"
     "  protokollsok ask \"Vem utsågs att justera protokollet?\" --organ \"Allmänna utskottet\" --json",
     "serve": "  protokollsok serve\n  PROTOKOLLSOK_API_KEYS=nyckel protokollsok serve --host 0.0.0.0 --port 8080",
-    "eval": "  protokollsok eval eval/dev.jsonl eval/heldout.jsonl\n  protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --report var/eval",
+    "eval": "  protokollsok eval eval/dev.jsonl eval/heldout.jsonl\n  protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --report var/eval\n"
+    "  protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --modes hybrid --gate eval/gate-baseline.json",
     "rollback": "  protokollsok rollback 3",
     "remove": "  protokollsok remove kalix-kommunstyrelsen-kallelse-2025-12-15 --yes",
     "log": "  protokollsok log 3abf2fd7afb749ccae8254433f428e88",
+    "case": "  protokollsok case KS-2025/00461\n  protokollsok case \"ks 2023/100\" --json",
 }
+STEP_KINDS = {"agenda": "ärendelista", "memo": "tjänsteskrivelse", "proposal": "förslag", "decision": "beslut"}
 SYNONYMS_HELP = "synonym list for query expansion (PROTOKOLLSOK_SYNONYMS, default: the bundled municipal list)"
 
 
@@ -132,6 +135,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("trace_id", help="the trace_id of an answer or search")
     command("purge-log", _purge_log, "Delete query-log rows older than PROTOKOLLSOK_LOG_DAYS now (also done at start and daily).")
 
+    sub = command("case", _case, "Show a case's timeline (agenda, memo, proposal, decision) and the decision in force.")
+    sub.add_argument("dnr", metavar="DNR", help="the case's diarienummer, in any spelling (KS-2024/00457, 2024-457)")
+    sub.add_argument("--json", action="store_true", help="the object GET /api/cases/{dnr} returns")
+
     command("versions", _versions, "List index versions.")
     command("facets", _facets, "List the valid filter values: kommuner, organ, document types and the date range in the index.")
     sub = command("rollback", _rollback, "Make an earlier index version current (e.g. `rollback 3` or `rollback v0003`).")
@@ -150,6 +157,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--report", type=Path, help="folder for report.json, report.md and report.html")
     sub.add_argument("--ask", action="store_true", help="also measure answers and abstention (all questions, unanswerable too)")
     sub.add_argument("--baseline", type=Path, help="an earlier report.json to compare with, question by question")
+    sub.add_argument(
+        "--gate", type=Path, metavar="BASELINE",
+        help="the quality gate: exit 1, naming the questions, when hybrid recall@5 or MRR@10 falls by more than "
+        "0.02 or abstention by more than 0.05 against BASELINE (eval/gate-baseline.json; needs --ask)",
+    )
+    sub.add_argument("--update-gate", action="store_true", help="write this run's figures to the --gate BASELINE instead")
     sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     return parser
 
@@ -439,6 +452,8 @@ def _print_answer(answer) -> None:
         print("\nKanske relevant:")
     for source in answer.sources:
         print(f"  [{source.n}] {source.title}\n      {_citation(msgspec.to_builtins(source))}")
+        if source.superseded_by:  # a decision replaced later says so
+            print(f"      {source.superseded_by.note}")
     print(f"\n{answer.disclaimer}\n(index {answer.index_version}, spårnummer {answer.trace_id})")
 
 
@@ -451,6 +466,36 @@ def _citation(c: dict) -> str:
         )
         if x
     )
+
+
+def _case(args, settings: Settings) -> int:
+    import msgspec
+
+    from .indexes.cases import Cases
+    from .service.cases import case, case_key
+
+    key = case_key(args.dnr.strip())
+    if key is None:
+        raise ValueError(f"case: '{args.dnr}' is not a diarienummer; write it like KS-2024/00457 or 2023-00497")
+    version = _current_version(settings)
+    reader = version.open()
+    try:
+        found = msgspec.to_builtins(case(reader, Cases(reader), version.name, key))
+    finally:
+        reader.close()
+    if args.json:
+        print(json.dumps(found, ensure_ascii=False))
+        return 0
+    steps = found["steps"]
+    print(f"Ärende {key}  [index {version.name}, {len(steps)} steg, {len(found['documents'])} handling(ar)]")
+    if not found["passages"]:
+        print("Inget i indexet bär eller nämner diarienumret.")
+    for s in steps:
+        state = "GÄLLER" if s["in_force"] else (s["superseded_by"]["note"] if s["superseded_by"] else "")
+        where = " · ".join(x for x in (s["organ"], s["paragraf"], f"Dnr {s['dnr']}" if s["dnr"] else None) if x)
+        print(f"  {s['date'] or 'datum saknas':<10}  {STEP_KINDS[s['kind']]:<16} {where}  {state}".rstrip())
+        print(f"              {s['title']}  ({s['doc_id']})")
+    return 0
 
 
 def _serve(args, settings: Settings) -> int:

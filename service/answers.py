@@ -81,6 +81,9 @@ class Answerer:
             )
             if level == "possible":
                 answer.possible = [Statement(self._extract(question, first), [1])]
+        for source in answer.sources:  # an answer built on a replaced decision says so (indexes/cases.py)
+            later = self.searcher.cases.replaced(source.doc_id, source.paragraf, source.dnr)
+            source.superseded_by = later.ref() if later else None
         answer.seconds = time.perf_counter() - started
         answer.candidates = [(support.strength, passage) for support, passage in supported]
         answer.trail = _trail(supported, self.recipe)

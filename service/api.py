@@ -22,14 +22,13 @@ from protokollsok.indexes.passage import cited
 from protokollsok.ingest import dnr as dnrs
 from protokollsok.settings import Settings
 
-from . import personnummer
+from . import cases, personnummer
 from .access import BadRequest
 from .live import Loaded
 from .querylog import QueryLog
 from .schemas import (
     AskRequest,
     AskResponse,
-    CasePassage,
     CaseResponse,
     DocumentResponse,
     Facets,
@@ -126,32 +125,18 @@ class RecordsController(Controller):
     @get(
         "/cases/{dnr:path}",
         sync_to_thread=True,
-        summary="Every passage of every record that carries a Dnr, in any spelling, in date order",
+        summary="A case in any Dnr spelling: its passages in date order, and its steps with the decision in force",
     )
     def case(self, dnr: FromPath[Path], index: NamedDependency[Loaded]) -> CaseResponse:
         """A path parameter, so spellings with a slash (`KS-25/00461`) need no escaping."""
-        dnr = str(dnr).strip("/")
-        matches = dnrs.find_all(dnr, typed=True)
-        if len(dnr) > 60 or not matches:
+        key = cases.case_key(str(dnr).strip("/"))
+        if key is None:
             raise BadRequest(
                 "dnr",
                 "Känner inte igen diarienumret; skriv t.ex. KS-2024/00457",
                 "not a diarienummer; write e.g. KS-2024/00457",
             )
-        key = matches[0].dnr.key
-        rows = index.reader.select(Filters(dnr=key))
-        found = index.reader.chunks(rows.tolist()) if rows is not None else []
-        found.sort(key=lambda p: (p.date or "", p.doc_id, p.span[0]))
-        passages = [
-            cited(
-                p,
-                CasePassage,
-                text=personnummer.mask(p.text),
-                view=f"/documents/{p.doc_id}?highlight={p.span[0]}-{p.span[1]}#citat",
-            )
-            for p in found
-        ]
-        return CaseResponse(key, index.version, list(dict.fromkeys(p.doc_id for p in passages)), passages)
+        return cases.case(index.reader, index.queries.searcher.cases, index.version, key)
 
     @get("/facets", sync_to_thread=True, summary="The kommuner, organ, document types and date range in the index")
     def facets(self, index: NamedDependency[Loaded]) -> Facets:

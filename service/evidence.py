@@ -6,8 +6,10 @@ trained here did no better (GUIDE §5). What separates them is what the question
 - `terms`: the question's terms, weighted by how rare they are in the index (a term no record uses, such as
   another kommun's name or a supplier, weighs most), found in the passage, its heading or its metadata,
   directly, as the parts of a compound, as the start of a longer word, or through the synonym and
-  derivation lists (`försäljningen` / `har sålt`). A passage of the case or § the question names by Dnr or
-  number counts as covering it: that case's memo or decision is what "vad handlar ärendet om" asks for.
+  derivation lists (`försäljningen` / `har sålt`). Years and kommuner the question names are pins with
+  checks of their own, not topic words, so they do not count here (a 2019 figure is no answer just for
+  holding "2019"). A passage of the case or § the question names by Dnr or number counts as covering it:
+  that case's memo or decision is what "vad handlar ärendet om" asks for.
 Then the checks the question pins, each scaling the strength down when it fails and named in the trail:
 - `answer_kind`: the kind of answer asked for (an amount, a share, a count, a date, a person, a reason);
 - `year`: a year the question names, in the passage or the record's date;
@@ -140,7 +142,8 @@ class Evidence:
 
     def _coverage(self, question: Question, text: str) -> float:
         """The share of the question's terms, weighted by rarity, that the text holds in some Swedish form."""
-        weights = {t: self._idf(t) for t in dict.fromkeys(question.tokens)}
+        pinned = question.years | question.named_kommuner  # pins with checks of their own below, not topic words
+        weights = {t: self._idf(t) for t in dict.fromkeys(question.tokens) if fold(t) not in pinned}
         alternatives: dict[str, frozenset[str]] = {}
         for typed, group in (*question.synonyms, *question.derivations):
             for token in typed:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import msgspec
 
+from protokollsok.indexes.cases import StepRef
 from protokollsok.indexes.passage import Citation, Passage
 
 DISCLAIMER = (
@@ -43,6 +44,8 @@ class Source(Citation, kw_only=True):
 
     n: int
     quote: str
+    superseded_by: StepRef | None = None
+    """A decision replaced later: by which, and the sentence that says so (indexes/cases.py)."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from protokollsok.indexes.cases import Step
 from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.passage import Placement, Record
 
@@ -86,6 +87,7 @@ class CaseResponse(msgspec.Struct):
     index_version: str
     documents: list[str]
     passages: list[CasePassage]
+    steps: list[Step]  # the timeline: agenda, memo, proposal, decision; the decision in force marked
 
 
 class Facets(msgspec.Struct):

@@ -16,6 +16,7 @@ from protokollsok.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
+CASES = Path(__file__).resolve().parent / "cases"  # synthetic records of case timelines (tests/test_cases.py)
 MAX_BYTES = 200 * 2**20
 
 
@@ -97,13 +98,40 @@ def live_index(root: Path, embedder, analyzer):
     return LiveIndex(FileBackend(root), embedder, analyzer, Synonyms.load(DEFAULT, analyzer))
 
 
-@pytest.fixture(scope="session")
-def live_server(corpus_index, embedder, analyzer):
-    """The real service on a loopback port, serving the sample corpus index (no API keys)."""
+def serve_index(root: Path, embedder, analyzer) -> tuple[str, object]:
+    """The real service on a loopback port, serving the index at `root` (no API keys)."""
     from protokollsok.service.access import Access
     from protokollsok.service.app import create_app
 
-    settings = Settings.load(index=str(corpus_index))
-    url, server = start_server(create_app(settings, live_index(corpus_index, embedder, analyzer), Access([])))
+    settings = Settings.load(index=str(root))
+    return start_server(create_app(settings, live_index(root, embedder, analyzer), Access([])))
+
+
+@pytest.fixture(scope="session")
+def live_server(corpus_index, embedder, analyzer):
+    """The service serving the sample corpus index."""
+    url, server = serve_index(corpus_index, embedder, analyzer)
+    yield url
+    server.should_exit = True
+
+
+@pytest.fixture(scope="session")
+def case_index(tmp_path_factory, model_dir, embedder, analyzer) -> Path:
+    """An index of the synthetic Exempelby records in tests/cases/ alone (about 30 chunks)."""
+    root = tmp_path_factory.mktemp("case-index")
+    entries = []
+    for path in sorted(CASES.glob("*.txt")):
+        ingested = ingest_file(path, model_dir, MAX_BYTES)
+        entries.append(Entry(ingested.document, ingested.chunks, text_hash(ingested.document.text)))
+    store = Store(root)
+    with store.writing():
+        publish(store, entries, embedder, analyzer, "Exempelby cases", keep=2)
+    return root
+
+
+@pytest.fixture(scope="session")
+def case_server(case_index, embedder, analyzer):
+    """The service serving the Exempelby case index."""
+    url, server = serve_index(case_index, embedder, analyzer)
     yield url
     server.should_exit = True

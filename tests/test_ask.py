@@ -46,6 +46,7 @@ SOURCE_FIELDS = {
     "page",
     "quote",
     "span",
+    "superseded_by",  # issue 22: the later decision that replaced a cited one, or null (tests/test_cases.py)
 }
 PNR = personnummer("811218", "987")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from protokollsok.cli import main
-from protokollsok.eval import metrics, report
+from protokollsok.eval import gate, metrics, report
 from protokollsok.eval.questions import Evidence, QuestionSetError, load, normalise, quote_key, relevant, validate
 from protokollsok.indexes.store import Store
 
@@ -446,3 +446,107 @@ def test_eval_ask_measures_answers_abstention_and_draws_the_tradeoff(eval_run, c
     assert all(a["abstained_unanswerable"] <= b["abstained_unanswerable"] for a, b in zip(curve, curve[1:]))
     assert "Answers and abstention" in stdout
     assert "Avvägning mellan att svara och att avstå" in (out / "report.html").read_text()
+
+
+# --- the quality gate: eval --gate ------------------------------------------------------------------------
+
+
+def _baseline(answerable: dict[str, tuple[float, float, float]], unanswerable: dict[str, float]) -> dict:
+    """A gate baseline by hand: answerable id → (recall@5, MRR@10, correct evidence), unanswerable → abstained."""
+    questions = {q: {"answerable": True, "recall@5": r, "mrr@10": m, "correct_evidence": c} for q, (r, m, c) in answerable.items()}
+    questions |= {q: {"answerable": False, "abstained": a} for q, a in unanswerable.items()}
+    return {"questions": questions}
+
+
+def test_gate_passes_within_tolerance_and_fails_past_it_naming_the_questions():
+    ids = [f"q{i:03d}" for i in range(100)]
+    refusals = [f"u{i:02d}" for i in range(20)]
+    before = _baseline({q: (1.0, 1.0, 1.0) for q in ids}, {u: 1.0 for u in refusals})
+
+    # two questions lose recall@5 (0.02, not more), one refusal now answers (0.05, not more): passes
+    slightly = _baseline(
+        {q: ((0.0, 0.0, 1.0) if q in ids[:2] else (1.0, 1.0, 1.0)) for q in ids}, {u: float(u != "u00") for u in refusals}
+    )
+    verdict = gate.compare(before, slightly)
+    assert not verdict.failed
+    figures = {f.name: f for f in verdict.figures}
+    assert figures["recall@5"].before == 1.0 and figures["recall@5"].after == pytest.approx(0.98)
+    assert [q for q, _, _ in figures["recall@5"].regressed] == ids[:2]
+    assert [q for q, _, _ in figures["abstention"].regressed] == ["u00"]
+    assert gate.conclusion(verdict, Path("b.json")) == "gate passed"
+
+    # three lose recall@5 and MRR, two refusals answer: recall@5, MRR@10 and abstention fail, each named
+    worse = _baseline(
+        {q: ((0.0, 0.0, 1.0) if q in ids[:3] else (1.0, 1.0, 1.0)) for q in ids}, {u: float(u not in ("u00", "u01")) for u in refusals}
+    )
+    verdict = gate.compare(before, worse)
+    assert [f.name for f in verdict.failed] == ["recall@5", "mrr@10", "abstention"]
+    text = gate.report(verdict, Path("b.json")) + "\n" + gate.conclusion(verdict, Path("b.json"))
+    assert "recall@5                1.000 → 0.970  (-0.030, tolerance 0.02)  REGRESSED" in text
+    assert "answered_with_evidence  1.000 → 1.000  (+0.000, tolerance 0.05)  ok" in text
+    for q in ids[:3] + ["u00", "u01"]:
+        assert f"- {q}: 1.000 → 0.000" in text
+    assert text.splitlines()[-1].startswith("gate FAILED: recall@5, mrr@10, abstention fell past the tolerance; regressed: q000, q001, q002, u00, u01.")
+
+    # an MRR drop alone (rank 1 → 2 on five of 100 questions: -0.025) fails with only MRR named
+    ranks = _baseline({q: ((1.0, 0.5, 1.0) if q in ids[:5] else (1.0, 1.0, 1.0)) for q in ids}, {u: 1.0 for u in refusals})
+    assert [f.name for f in gate.compare(before, ranks).failed] == ["mrr@10"]
+
+
+def test_gate_compares_only_the_questions_both_runs_hold():
+    before = _baseline({"a": (1.0, 1.0, 1.0), "gone": (1.0, 1.0, 1.0)}, {"u": 1.0})
+    after = _baseline({"a": (1.0, 1.0, 1.0), "added": (0.0, 0.0, 0.0)}, {"u": 1.0})
+    verdict = gate.compare(before, after)
+    assert not verdict.failed and verdict.shared == 2
+    assert (verdict.new, verdict.missing) == (["added"], ["gone"])
+
+
+def test_eval_gate_end_to_end_writes_passes_and_fails_naming_the_question(corpus_index, tmp_path):
+    questions = _write(tmp_path, *QUESTIONS)
+    baseline = tmp_path / "gate-baseline.json"
+    argv = ["eval", str(questions), "--index", str(corpus_index), "--report", str(tmp_path / "r"), "--modes", "hybrid", "--ask", "--gate", str(baseline)]
+    code, stdout, stderr = _cli(argv)
+    assert code == 2 and "no baseline yet" in stderr and "bash scripts/gate.sh --update" in stderr
+    code, stdout, stderr = _cli(argv + ["--update-gate"])
+    assert code == 0, stderr
+    written = json.loads(baseline.read_text())
+    assert set(written["questions"]) == {q["id"] for q in QUESTIONS}
+    assert written["questions"]["q-none"] == {"answerable": False, "abstained": 1.0}
+    code, stdout, stderr = _cli(argv)
+    assert code == 0, stderr
+    assert stdout.rstrip().endswith("gate passed")
+
+    # the same question id, asked so that nothing in the records answers it: a real regression
+    lost = {**QUESTIONS[1], "question": "Hur många elbussar köpte Luleå kommun år 2019?"}
+    (tmp_path / "changed").mkdir()
+    changed = _write(tmp_path / "changed", *[lost if q["id"] == lost["id"] else q for q in QUESTIONS])
+    code, stdout, stderr = _cli([*argv[:1], str(changed), *argv[2:]])
+    assert code == 1, stderr
+    assert f"- {lost['id']}: 1.000 → 0.000" in stdout
+    assert re.search(rf"^gate FAILED: recall@5, mrr@10.*regressed: .*{lost['id']}", stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--modes", "hybrid"], "add --ask"),
+        (["--modes", "lexical", "--ask"], "add it to --modes"),
+    ],
+)
+def test_eval_gate_refuses_a_run_it_cannot_compare(corpus_index, tmp_path, extra, message):
+    questions = _write(tmp_path, GOOD)
+    code, _, stderr = _cli(["eval", str(questions), "--index", str(corpus_index), "--gate", str(tmp_path / "b.json"), *extra])
+    assert code == 2 and message in stderr
+
+
+def test_update_gate_needs_the_baseline_named(corpus_index, tmp_path):
+    code, _, stderr = _cli(["eval", str(_write(tmp_path, GOOD)), "--index", str(corpus_index), "--ask", "--update-gate"])
+    assert code == 2 and "--update-gate writes the baseline named by --gate" in stderr
+
+
+def test_committed_baseline_is_a_gate_baseline_of_the_question_sets_ci_runs():
+    root = Path(__file__).resolve().parent.parent
+    data = gate.load(root / "eval" / "gate-baseline.json")
+    ids = {q.id for name in ("dev.jsonl", "unanswerable.jsonl") for q in load(root / "eval" / name)}
+    assert set(data["questions"]) == ids, "eval question sets changed: run `bash scripts/gate.sh --update`"
+    assert data["mode"] == gate.MODE and data["question_set"] == "eval/dev.jsonl + eval/unanswerable.jsonl"

@@ -410,3 +410,30 @@ def test_axe_finds_no_wcag_violations(browser, live_server):
         assert violations == [], _describe(violations)
     finally:
         audit.close()
+
+
+def test_a_cited_decision_replaced_later_says_so_and_links_the_later_one(browser, case_server):
+    """Against the synthetic Exempelby records (tests/cases/): taxa decided 2023 § 12, replaced 2025 § 5."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="sv-SE", bypass_csp=True)
+    try:
+        page = context.new_page()
+        watch = Watch(case_server)
+        watch.attach(page)
+        page.goto(case_server + "/")
+        page.wait_for_selector("#ps-kommun option:nth-child(2)", state="attached")
+        _ask_by_keyboard(page, "Vad beslutade kommunfullmäktige i Exempelby 2023 om taxa för kopiering av allmän handling?")
+        source = _last(page).locator(".ps-kalla", has_text="§ 12").first
+        note = source.locator(".ps-ersatt")
+        assert _normalise(note.inner_text()).startswith(
+            "Beslutet ersattes 2025-02-24 § 5 (exempelby-kommunfullmaktige-protokoll-2025-02-24). Visa det senare beslutet"
+        )
+        link = note.get_by_role("link", name=re.compile("^Visa det senare beslutet"))
+        assert link.get_attribute("href").endswith("/documents/exempelby-kommunfullmaktige-protokoll-2025-02-24")
+        in_force = _last(page).locator(".ps-kalla", has_text="Ny taxa för utlämnande av allmän handling")
+        assert in_force.count() == 1 and in_force.locator(".ps-ersatt").count() == 0
+        assert watch.errors == [] and watch.outside == []
+        _require(AXE.exists(), f"axe-core is missing at {AXE} (scripts/setup.sh installs it)")
+        violations = _axe(page)
+        assert violations == [], _describe(violations)
+    finally:
+        context.close()

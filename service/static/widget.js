@@ -556,12 +556,26 @@
         source.title || source.doc_id,
       ]),
       meta,
+      replacedBy(source),
       el("blockquote", { className: "ps-citat", cite: documentUrl(source) }, [el("p", { text: source.quote })]),
       el("p", { className: "ps-visa" }, [
         el("a", { href: documentUrl(source) }, [
           "Visa i dokumentet",
           el("span", { className: "ps-dold", text: " (källa " + source.n + ")" }),
         ]),
+      ]),
+    ]);
+  }
+
+  /* A cited decision that a later one replaced says so, and links the later one (issue 22). */
+  function replacedBy(source) {
+    var later = source.superseded_by;
+    if (!later) return null;
+    return el("p", { className: "ps-ersatt" }, [
+      later.note + " ",
+      el("a", { href: base + "/documents/" + encodeURIComponent(later.doc_id) }, [
+        "Visa det senare beslutet",
+        el("span", { className: "ps-dold", text: " (som ersatte källa " + source.n + ")" }),
       ]),
     ]);
   }
@@ -602,6 +616,7 @@
               })
               .join(", ")
         );
+        if (source.superseded_by) lines.push("    " + source.superseded_by.note);
         lines.push("    Citat: ”" + source.quote + "”");
         lines.push("    Visa i dokumentet: " + documentUrl(source));
       });
