@@ -126,6 +126,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("serve", _serve, "Serve the API, the chat widget and the document view (loopback unless --host says otherwise).")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     sub.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    sub.add_argument(
+        "--allow-open", action="store_true",
+        help="listen beyond loopback without API keys (only where the network in front controls access)",
+    )
 
     sub = command("log", _log, "Show the query-log row of a trace id (what was asked, which sources were shown).")
     sub.add_argument("trace_id", help="the trace_id of an answer or search")
@@ -461,16 +465,17 @@ def _serve(args, settings: Settings) -> int:
     from .indexes.analyzer import Analyzer
     from .indexes.embed import Embedder
     from .indexes.synonyms import DEFAULT, Synonyms
-    from .service.app import serve
+    from .service.app import refuse_open, serve
     from .service.live import LiveIndex
 
+    refuse_open(settings, args.host, args.allow_open)  # before the model loads
     _current_facets(settings)  # a missing index is reported before the model loads
     analyzer = Analyzer()
     live = LiveIndex(
         settings.open_backend(), Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
         generator=settings.generator(), fusion=settings.fusion, dense_weight=settings.dense_weight,
     )
-    serve(settings, live, args.host, args.port)
+    serve(settings, live, args.host, args.port, args.allow_open)
     return 0
 
 
