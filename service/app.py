@@ -20,7 +20,6 @@ from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from protokollsok.indexes.search import one_thread_per_query
@@ -29,6 +28,7 @@ from protokollsok.settings import Settings
 from . import documents
 from .access import Access, check_request, http_error, internal_error, security_headers
 from .answers import DISCLAIMER
+from .contract import CurrentSchema
 from .api import RecordsController, SearchController, StatusController
 from .live import LiveIndex, Loaded
 from .querylog import QueryLog, default_path
@@ -105,7 +105,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             title="Protokollsök",
             version="1",
             path="/schema",
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            render_plugins=[CurrentSchema(live, settings.max_query_chars)],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[querylog.close],
