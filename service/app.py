@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar.config.cors import CORSConfig
@@ -32,6 +33,9 @@ from .contract import CurrentSchema
 from .api import RecordsController, SearchController, StatusController
 from .live import LiveIndex, Loaded
 from .querylog import QueryLog, default_path
+
+if TYPE_CHECKING:
+    import uvicorn
 
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 16 * 1024
@@ -143,7 +147,7 @@ def refuse_open(settings: Settings, host: str, allow_open: bool) -> None:
         )
 
 
-def server_config(app: Litestar, host: str, port: int):
+def server_config(app: Litestar, host: str, port: int) -> uvicorn.Config:
     """uvicorn's settings for the service (and the tests' servers): no `Server` banner naming the software."""
     import uvicorn
 
