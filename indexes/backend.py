@@ -7,6 +7,7 @@ command line, the service and eval talk to a `Backend` and never to the storage 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Protocol
@@ -24,7 +25,10 @@ BACKENDS = ("files", "postgres")
 class Backend(Protocol):
     where: str
 
-    def writing(self) -> AbstractContextManager: ...
+    def writing(
+        self, command: str = "ingest", wait: bool = True, on_wait: Callable[[str], None] | None = None
+    ) -> AbstractContextManager:
+        """The one write lock of ingest, remove and rollback; without `wait`, store.Busy when it is held."""
 
     def current(self) -> IndexVersion | None: ...
 
@@ -65,8 +69,8 @@ class FileBackend:
         self.store = Store(root)
         self.where = str(root)
 
-    def writing(self) -> AbstractContextManager:
-        return self.store.writing()
+    def writing(self, command="ingest", wait=True, on_wait=None) -> AbstractContextManager:
+        return self.store.writing(command, wait, on_wait)
 
     def current(self) -> IndexVersion | None:
         return self.store.current()

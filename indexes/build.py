@@ -74,24 +74,24 @@ def publish(
     `purge` names removed documents: older versions that still hold their text are deleted, so neither
     a rollback nor the embedding cache can bring a retracted record back.
     """
-    building = store.building_folder()
-    meta = Metadata.create(building)
-    texts, chunk_texts = _add(meta, entries, building)
-    meta.close()
+    with store.building(sum(len(e.chunks) for e in entries)) as building:
+        meta = Metadata.create(building)
+        texts, chunk_texts = _add(meta, entries, building)
+        meta.close()
 
-    vectors, encoded, encode_seconds = _vectors(
-        store,
-        embedder,
-        texts,
-        progress,
-        lambda batches: Vectors.build(batches, len(texts), embedder.dimension, approximate_from),
-    )
-    vectors.save(building)
-    Lexical.build(analyzer.tokens(t) for t in texts).save(building)
-    AnswerKinds.build(chunk_texts).save(building)
+        vectors, encoded, encode_seconds = _vectors(
+            store,
+            embedder,
+            texts,
+            progress,
+            lambda batches: Vectors.build(batches, len(texts), embedder.dimension, approximate_from),
+        )
+        vectors.save(building)
+        Lexical.build(analyzer.tokens(t) for t in texts).save(building)
+        AnswerKinds.build(chunk_texts).save(building)
 
-    manifest = _manifest(note, embedder, len(entries), len(texts), encoded, encode_seconds, vectors.approximate)
-    version = store.publish(building, manifest)
+        manifest = _manifest(note, embedder, len(entries), len(texts), encoded, encode_seconds, vectors.approximate)
+        version = store.publish(building, manifest)
     _delete_versions_holding(store, purge)
     pruned = store.prune(keep)
     if purge or pruned:
@@ -117,23 +117,23 @@ def append(
     current = store.current()
     if current is None or current.manifest.get("model") != embedder.model_id:
         raise ValueError("append needs a current version built with the same model; publish all documents instead")
-    building = store.building_folder()
-    shutil.copyfile(current.path / META_FILE, building / META_FILE)
-    meta = Metadata.open(building)
-    texts, chunk_texts = _add(meta, added, building)
-    documents, chunks = len(meta.document_ids()), meta.count()
-    meta.close()
+    with store.building(current.manifest.get("chunks", 0) + sum(len(e.chunks) for e in added)) as building:
+        shutil.copyfile(current.path / META_FILE, building / META_FILE)
+        meta = Metadata.open(building)
+        texts, chunk_texts = _add(meta, added, building)
+        documents, chunks = len(meta.document_ids()), meta.count()
+        meta.close()
 
-    vectors = Vectors.load(current.path)
-    _, encoded, encode_seconds = _vectors(store, embedder, texts, progress, lambda batches: vectors.add(batches))
-    vectors.save(building)
-    Lexical.load(current.path).append([analyzer.tokens(t) for t in texts]).save(building)
-    old = AnswerKinds.load(current.path).masks
-    AnswerKinds(np.concatenate([old, AnswerKinds.build(chunk_texts).masks])).save(building)
+        vectors = Vectors.load(current.path)
+        _, encoded, encode_seconds = _vectors(store, embedder, texts, progress, lambda batches: vectors.add(batches))
+        vectors.save(building)
+        Lexical.load(current.path).append([analyzer.tokens(t) for t in texts]).save(building)
+        old = AnswerKinds.load(current.path).masks
+        AnswerKinds(np.concatenate([old, AnswerKinds.build(chunk_texts).masks])).save(building)
 
-    version = store.publish(
-        building, _manifest(note, embedder, documents, chunks, encoded, encode_seconds, vectors.approximate)
-    )
+        version = store.publish(
+            building, _manifest(note, embedder, documents, chunks, encoded, encode_seconds, vectors.approximate)
+        )
     if store.prune(keep):
         _forget_unused(store)
     return version

@@ -5,7 +5,8 @@ multilingual-e5 was trained with `query: ` and `passage: ` in front, MiniLM with
 
 Vectors are cached by the hash of the text they encode, per model, in one SQLite file beside the index
 versions, so re-ingesting an unchanged document, or adding one document to a large index, encodes only
-what is new.
+what is new, and an ingest that was killed resumes where it stopped: the cache commits every ENCODE_BATCH
+texts.
 """
 
 from __future__ import annotations
@@ -14,13 +15,16 @@ import hashlib
 import logging
 import os
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-ENCODE_BATCH = 4096
+# Texts encoded between commits, so a kill loses at most one batch: e5-small encoded 800 chunks in 29 s on
+# 2 idle cores and in 106 s under contention (7.5 a second), so 256 is 9–34 s of work.
+ENCODE_BATCH = 256
 LOOKUP_BATCH = 65536
 
 
@@ -91,10 +95,18 @@ class EmbeddingCache:
 
     def ensure(self, embedder: Embedder, texts: list[str], progress: bool = False) -> int:
         """Encode and store the texts not cached yet; returns how many were encoded. Stored ENCODE_BATCH at a
-        time, so an interrupted build of a large corpus resumes where it stopped."""
+        time, so an interrupted build of a large corpus resumes where it stopped; with `progress` it says at
+        the start how many are cached already (and draws a bar on a terminal)."""
         by_hash = {text_hash(t): t for t in texts}
         missing = self._missing(embedder.model_id, list(by_hash))
-        bar = tqdm(total=len(missing), unit="text", disable=not progress or not missing)
+        if progress and missing:
+            print(
+                f"embedding: {len(by_hash) - len(missing)} of {len(by_hash)} chunk texts already in the cache, "
+                f"{len(missing)} to encode",
+                file=sys.stderr,
+                flush=True,
+            )
+        bar = tqdm(total=len(missing), unit="text", disable=None if progress and missing else True)
         for i in range(0, len(missing), ENCODE_BATCH):
             batch = missing[i : i + ENCODE_BATCH]
             vectors = embedder.encode([by_hash[h] for h in batch])

@@ -48,7 +48,7 @@ from .metadata import (
 )
 from .reader import LexicalScores, MetadataReads
 from .recipe import DEFAULT as RECIPE
-from .store import VersionError, _is_version
+from .store import Busy, VersionError, _is_version
 
 CATALOGUE = "protokollsok"
 EF_SEARCH = RECIPE.pg_ef_search
@@ -247,9 +247,20 @@ class PostgresBackend:
                 connection.execute(f"ALTER DATABASE {connection.info.dbname} SET hnsw.iterative_scan = relaxed_order")
 
     @contextmanager
-    def writing(self) -> Iterator[None]:
+    def writing(self, command="ingest", wait=True, on_wait=None) -> Iterator[None]:
+        """A cluster-wide advisory lock; one that waits names the server process that holds it."""
         with self._primary() as connection:
-            connection.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+            if not connection.execute("SELECT pg_try_advisory_lock(%s)", [LOCK_KEY]).fetchone()[0]:
+                row = connection.execute(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objid = %s", [LOCK_KEY]
+                ).fetchone()
+                holder = f"PostgreSQL backend pid {row[0]}" if row else "pid ?"
+                if not wait:
+                    raise Busy(f"{self.where}: another ingest, remove or rollback is running ({holder}); nothing "
+                               "was changed (--no-wait). Run it again when that one has finished")
+                if on_wait:
+                    on_wait(f"waiting for another ingest to finish ({holder})…")
+                connection.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
             try:
                 yield
             finally:

@@ -10,6 +10,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from .indexes.store import StoreError
 from .settings import Settings
 
 log = logging.getLogger("protokollsok")
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
             synonyms=getattr(args, "synonyms", None), backend=getattr(args, "backend", None),
         )
         return args.run(args, settings)
-    except (ValueError, FileNotFoundError, ConnectionError) as error:
+    except (ValueError, FileNotFoundError, ConnectionError, StoreError) as error:
         print(f"protokollsok: {error}", file=sys.stderr)
         return 2
 
@@ -97,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("ingest", _ingest, "Add or replace records (files or folders of PDF, DOCX, HTML, text).")
     sub.add_argument("paths", nargs="+", type=Path, help="files or folders of records")
     sub.add_argument("--max-mb", type=float, help="largest file accepted, in MiB (PROTOKOLLSOK_MAX_MB, default 200)")
+    _no_wait(sub)
 
     sub = command("inspect", _inspect, "Show the structure found in one record and how it is chunked.", index=False)
     sub.add_argument("file", type=Path, help="a record: PDF, DOCX, HTML or .txt")
@@ -130,6 +132,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("serve", _serve, "Serve the API, the chat widget and the document view (loopback unless --host says otherwise).")
     sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     sub.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000)")
+    sub.add_argument(
+        "--allow-open", action="store_true",
+        help="listen beyond loopback without API keys (only where the network in front controls access)",
+    )
 
     sub = command("log", _log, "Show the query-log row of a trace id (what was asked, which sources were shown).")
     sub.add_argument("trace_id", help="the trace_id of an answer or search")
@@ -143,12 +149,14 @@ def _parser() -> argparse.ArgumentParser:
     command("facets", _facets, "List the valid filter values: kommuner, organ, document types and the date range in the index.")
     sub = command("rollback", _rollback, "Make an earlier index version current (e.g. `rollback 3` or `rollback v0003`).")
     sub.add_argument("version", help="a version name (v0003) or number (3); see `protokollsok versions`")
+    _no_wait(sub)
     sub = command(
         "remove", _remove,
         "Publish a version without a document (retracted or secret records); older versions holding it are deleted.",
     )
     sub.add_argument("doc_ids", nargs="+", help="document ids (a hit's doc_id: the file name without extension)")
     sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    _no_wait(sub)
 
     sub = command("eval", _eval, "Measure retrieval on a question set (JSON lines like eval/dev.jsonl).")
     sub.add_argument("questions", type=Path, nargs="+", help="one or more question files, e.g. eval/dev.jsonl eval/unanswerable.jsonl")
@@ -165,6 +173,18 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--update-gate", action="store_true", help="write this run's figures to the --gate BASELINE instead")
     sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     return parser
+
+
+def _no_wait(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--no-wait", action="store_true",
+        help="fail at once, changing nothing, when another ingest, remove or rollback holds the index",
+    )
+
+
+def _writing(store, args):
+    """The one write lock of `ingest`, `remove` and `rollback`; a command that has to wait for it says so."""
+    return store.writing(args.command, wait=not args.no_wait, on_wait=lambda message: print(message, file=sys.stderr, flush=True))
 
 
 def _k(value: str) -> int:
@@ -224,7 +244,7 @@ def _ingest(args, settings: Settings) -> int:
     store = settings.open_backend()
     failed = len(missing)
     duplicates = ocr_pages = 0
-    with store.writing():
+    with _writing(store, args):
         indexed = store.known()
         added: dict[str, Entry] = {}
         changed: list[str] = []
@@ -298,13 +318,13 @@ def _publish(store, added: dict, indexed: dict, settings: Settings, note: str):
     from .indexes.backend import outdated
     from .indexes.embed import Embedder
 
-    embedder, analyzer, progress = Embedder(settings.model), Analyzer(), sys.stderr.isatty()
+    embedder, analyzer = Embedder(settings.model), Analyzer()
     current = store.current()
     only_new = bool(added) and bool(indexed) and indexed.keys().isdisjoint(added)
     if only_new and not outdated(current) and current.manifest.get("model") == embedder.model_id:
-        return store.append(list(added.values()), embedder, analyzer, note, settings.keep_versions, progress=progress)
+        return store.append(list(added.values()), embedder, analyzer, note, settings.keep_versions, progress=True)
     entries = {e.document.doc_id: e for e in store.entries()} | added
-    return store.publish(list(entries.values()), embedder, analyzer, note, settings.keep_versions, progress=progress)
+    return store.publish(list(entries.values()), embedder, analyzer, note, settings.keep_versions, progress=True)
 
 
 def _inspect(args, settings: Settings) -> int:
@@ -502,16 +522,17 @@ def _serve(args, settings: Settings) -> int:
     from .indexes.analyzer import Analyzer
     from .indexes.embed import Embedder
     from .indexes.synonyms import DEFAULT, Synonyms
-    from .service.app import serve
+    from .service.app import refuse_open, serve
     from .service.live import LiveIndex
 
+    refuse_open(settings, args.host, args.allow_open)  # before the model loads
     _current_facets(settings)  # a missing index is reported before the model loads
     analyzer = Analyzer()
     live = LiveIndex(
         settings.open_backend(), Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
         generator=settings.generator(), settings_recipe=settings.recipe_overrides,
     )
-    serve(settings, live, args.host, args.port)
+    serve(settings, live, args.host, args.port, args.allow_open)
     return 0
 
 
@@ -614,8 +635,10 @@ def _rollback(args, settings: Settings) -> int:
     from .indexes.store import VersionError
 
     name = f"v{int(args.version):04d}" if args.version.isdigit() else args.version
+    backend = settings.open_backend()
     try:
-        version = settings.open_backend().rollback(name)
+        with _writing(backend, args):
+            version = backend.rollback(name)
     except VersionError as error:
         print(f"protokollsok: {error}", file=sys.stderr)
         return 1
@@ -628,7 +651,7 @@ def _remove(args, settings: Settings) -> int:
     from .indexes.embed import Embedder
 
     store = settings.open_backend()
-    with store.writing():
+    with _writing(store, args):
         entries = store.entries()
         known = {e.document.doc_id for e in entries}
         unknown = [d for d in args.doc_ids if d not in known]
@@ -646,7 +669,7 @@ def _remove(args, settings: Settings) -> int:
         kept = [e for e in entries if e.document.doc_id not in args.doc_ids]
         version = store.publish(
             kept, Embedder(settings.model), Analyzer(), f"remove {', '.join(args.doc_ids)}", settings.keep_versions,
-            purge=frozenset(args.doc_ids), progress=sys.stderr.isatty(),
+            purge=frozenset(args.doc_ids), progress=True,
         )
     print(f"published {version.name} without {', '.join(args.doc_ids)}; older versions holding them were deleted")
     return 0

@@ -60,6 +60,8 @@ class Settings:
     api_keys: str = ""
     token_secret: str = ""
     cors_origins: str = ""
+    widget_networks: str = ""
+    min_free_mb: int = 256
     rate_per_minute: int = 120
     max_query_chars: int = 500
     llm_url: str = ""
@@ -76,7 +78,7 @@ class Settings:
             if raw is None:
                 continue
             kind = {"index": Path, "model": str, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float, "log_days": int,
-                    "rate_per_minute": int, "max_query_chars": int}.get(f.name, str)
+                    "rate_per_minute": int, "max_query_chars": int, "min_free_mb": int}.get(f.name, str)
             try:
                 values[f.name] = kind(raw)
             except ValueError as error:

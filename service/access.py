@@ -1,11 +1,21 @@
-"""Who may call the API, and what every response carries: keys, widget tokens, rate limits, headers, errors.
+"""Who may call the service, and what every request and response is held to: keys, widget tokens, the
+widget's networks, rate limits, request checks, headers, errors.
 
-- With `PROTOKOLLSOK_API_KEYS` set, every `/api/` request needs a key in `X-API-Key`, or the short-lived
-  signed token the widget page is given in `X-Widget-Token` (a key never reaches a browser).
-- Clients are rate limited per key, else per address; a 429 says when to retry (`Retry-After`).
-- Every response carries the security headers: a CSP without inline script, `nosniff`, no referrer.
-- Errors are JSON `{status_code, detail, field}`, the detail in Swedish and English; no stack trace and no
-  personnummer from the request ever goes back.
+The access model, with `PROTOKOLLSOK_API_KEYS` set (without keys everything is open, and `serve` then
+listens on loopback unless told `--allow-open`):
+- `/static/` (the widget's script and styles, no records) is open to all;
+- `/` (the widget page, which carries a signed token valid 30 minutes) is served only to addresses in
+  `PROTOKOLLSOK_WIDGET_NETWORKS` (default: this machine only), e.g. the intranet's reverse proxy that
+  authenticates its users; anyone else gets a 403;
+- everything else (`/api/`, the document view `/documents/`, the OpenAPI document `/schema`) needs a key in
+  `X-API-Key` or a widget token in `X-Widget-Token`; a link to the document view carries the token as
+  `?token=`, since a link cannot carry a header.
+
+Rate limits count a valid key in its own bucket and everything else (no key, a wrong key, a token) by the
+client address, so a made-up key per request buys nothing. A 429 says when to retry (`Retry-After`).
+Every response carries the security headers: a CSP without inline script, `nosniff`, no referrer, a
+Permissions-Policy, and outside `/static/` `Cache-Control: no-store`. Errors are JSON `{status_code, detail,
+field}`, the detail in Swedish and English; no stack trace and no personnummer from the request ever goes back.
 """
 
 from __future__ import annotations
@@ -13,15 +23,18 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import logging
+import re
 import secrets
 import time
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
 from litestar.datastructures import MutableScopeHeaders
-from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
+from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException, ValidationException
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.types import Message, Scope
 
@@ -31,6 +44,15 @@ from .schemas import Error
 TOKEN_SECONDS = 30 * 60
 KEY_HEADER = "X-API-Key"
 TOKEN_HEADER = "X-Widget-Token"
+TOKEN_PARAMETER = "token"
+LOOPBACK = "127.0.0.0/8,::1"
+# A widget token as `token()` writes it: a 10-digit expiry and an unpadded base64url SHA-256 (43 characters).
+# Checked by its shape first, so no crafted value (5,000 digits, `²`, non-ASCII) reaches int() or hmac.
+_TOKEN = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{43})", re.ASCII)
+# An ask body is one flat object; nothing valid nests deeper than this, and the JSON decoders recurse.
+MAX_JSON_DEPTH = 8
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -39,6 +61,17 @@ SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",
     "referrer-policy": "no-referrer",
     "x-frame-options": "SAMEORIGIN",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
+_ENGLISH = {
+    400: "Bad request: the detail says what is wrong, the field names it",
+    401: "Missing or invalid API key or widget token",
+    403: "Forbidden",
+    404: "Not found",
+    413: "Request body too large",
+    415: "The body must be application/json",
+    429: "Too many requests; retry after Retry-After seconds",
+    503: "Degraded",
 }
 _SWEDISH = {
     400: "Ogiltig begäran",
@@ -46,6 +79,7 @@ _SWEDISH = {
     403: "Åtkomst nekad",
     404: "Finns inte",
     405: "Metoden stöds inte",
+    415: "Fel innehållstyp",
 }
 log = logging.getLogger(__name__)
 
@@ -60,9 +94,13 @@ class BadRequest(HTTPException):
 
 
 class Access:
-    def __init__(self, keys: list[str], secret: str | None = None):
+    """The access model of the module docstring, decided in one place: `guard` for every route, `client` for
+    the rate limit."""
+
+    def __init__(self, keys: list[str], secret: str | None = None, widget_networks: str = ""):
         self.keys = [k for k in keys if k]
         self.secret = (secret or secrets.token_hex(32)).encode()
+        self.widget_networks = _networks(widget_networks or LOOPBACK)
 
     @property
     def required(self) -> bool:
@@ -78,28 +116,45 @@ class Access:
     def allowed(self, key: str | None, token: str | None, now: float | None = None) -> bool:
         if not self.required:
             return True
-        if key and any(hmac.compare_digest(key.encode(), k.encode()) for k in self.keys):
+        if self.valid_key(key):
             return True
-        if token and token.count(".") == 1:
-            expires, signature = token.split(".")
-            return (
-                expires.isdigit()
-                and int(expires) > (now or time.time())
-                and hmac.compare_digest(signature, self._sign(expires))
-            )
-        return False
+        m = _TOKEN.fullmatch(token or "")
+        return bool(m) and int(m[1]) > (now or time.time()) and hmac.compare_digest(m[2], self._sign(m[1]))
+
+    def valid_key(self, key: str | None) -> bool:
+        return bool(key) and any(hmac.compare_digest(key.encode(), k.encode()) for k in self.keys)
+
+    def widget_allowed(self, address: str | None) -> bool:
+        if not self.required:
+            return True
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in network for network in self.widget_networks)
 
     def guard(self, connection: ASGIConnection, _: BaseRouteHandler) -> None:
-        if not self.allowed(connection.headers.get(KEY_HEADER), connection.headers.get(TOKEN_HEADER)):
+        path = connection.url.path
+        if path.startswith("/static/"):
+            return
+        if path == "/":
+            if not self.widget_allowed(connection.client.host if connection.client else None):
+                raise PermissionDeniedException(
+                    detail="Sidan visas bara inifrån kommunens nät / the widget page is served only to the networks "
+                    "in PROTOKOLLSOK_WIDGET_NETWORKS"
+                )
+            return
+        token = connection.headers.get(TOKEN_HEADER) or connection.query_params.get(TOKEN_PARAMETER)
+        if not self.allowed(connection.headers.get(KEY_HEADER), token):
             raise NotAuthorizedException(
                 detail="Åtkomsten har gått ut eller saknas: ladda om sidan / missing or invalid API key "
                 f"({KEY_HEADER}) or expired widget token ({TOKEN_HEADER})"
             )
 
     def client(self, request: Request) -> str:
-        """Whom a rate limit counts: the API key, else the address."""
+        """Whom a rate limit counts: a valid API key, else the address (a wrong key must not open a bucket)."""
         key = request.headers.get(KEY_HEADER)
-        if key:
+        if self.required and self.valid_key(key):
             return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
         return "address:" + (request.client.host if request.client else "unknown")
 
@@ -108,12 +163,69 @@ class Access:
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+async def check_request(request: Request) -> None:
+    """A `before_request` hook, run before any parameter or body is decoded: query parameters the route does
+    not take are refused by name (a misspelt filter must not return unfiltered hits), and a body must be JSON
+    of no deeper nesting than MAX_JSON_DEPTH (a body nested 1,000 deep made the decoder recurse out)."""
+    handler = request.route_handler
+    taken = set(handler.parsed_fn_signature.parameters) - set(handler.resolve_dependencies()) - {"self", "data"}
+    unknown = sorted(set(request.query_params) - taken - {TOKEN_PARAMETER})
+    if unknown and not request.url.path.startswith(("/static/", "/schema")):
+        raise BadRequest(
+            unknown[0],
+            f"Okänd parameter: {', '.join(unknown)}",
+            f"unknown parameter(s): {', '.join(unknown)}; see /schema/openapi.json",
+        )
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise HTTPException(
+            status_code=415,
+            detail="Skicka frågan som JSON / send the body as application/json",
+            extra={"field": "content-type"},
+        )
+    if json_depth(await request.body()) > MAX_JSON_DEPTH:
+        raise BadRequest(
+            "body", "JSON-kroppen är för djupt nästlad", f"the JSON body nests deeper than {MAX_JSON_DEPTH} levels"
+        )
+
+
+def json_depth(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in `body`, strings skipped; malformed JSON is left to the
+    decoder, which refuses it."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """The error responses a route documents in the OpenAPI document, all of them `Error` bodies."""
+    return {
+        code: ResponseSpec(Error, description=_ENGLISH[code]) for code in codes
+    }
+
+
+def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    try:
+        return [ipaddress.ip_network(part.strip(), strict=False) for part in value.split(",") if part.strip()]
+    except ValueError as error:
+        raise ValueError(
+            f"PROTOKOLLSOK_WIDGET_NETWORKS={value!r}: {error}; give addresses or ranges separated by commas, "
+            "e.g. 10.12.0.0/16,192.168.5.10"
+        ) from error
+
+
 async def security_headers(message: Message, scope: Scope) -> None:
-    """A `before_send` hook, so the headers go on every response: errors, 404s and static files included."""
+    """A `before_send` hook, so the headers go on every response: errors, 404s and static files included.
+    Records, answers and the page with its token are never stored by a browser or proxy cache."""
     if message["type"] == "http.response.start":
         headers = MutableScopeHeaders(message)
         for name, value in SECURITY_HEADERS.items():
             headers[name] = value
+        if not scope["path"].startswith("/static/"):
+            headers["cache-control"] = "no-store"
 
 
 def http_error(request: Request, error: HTTPException) -> Response[Error]:
@@ -127,6 +239,7 @@ def http_error(request: Request, error: HTTPException) -> Response[Error]:
         detail = "För många frågor på kort tid; försök igen om en stund / too many requests; retry later"
     if error.status_code == 413:
         detail = "Begäran är för stor / request body too large"
+        field = "body"
     if " / " not in detail:
         detail = f"{_SWEDISH.get(error.status_code, 'Begäran kunde inte utföras')} / {detail}"
     return Response(Error(error.status_code, detail, field), status_code=error.status_code, headers=headers)

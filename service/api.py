@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.openapi import ResponseSpec
 from litestar.exceptions import NotFoundException
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
@@ -23,7 +24,7 @@ from protokollsok.ingest import dnr as dnrs
 from protokollsok.settings import Settings
 
 from . import cases, personnummer
-from .access import BadRequest
+from .access import BadRequest, errors
 from .live import Loaded
 from .querylog import QueryLog
 from .schemas import (
@@ -44,7 +45,12 @@ class SearchController(Controller):
     path = ""
     tags = ["search"]
 
-    @get("/search", sync_to_thread=True, summary="Hybrid search; the object `protokollsok search --json` prints")
+    @get(
+        "/search",
+        sync_to_thread=True,
+        summary="Hybrid search; the object `protokollsok search --json` prints",
+        responses=errors(400, 401, 429),
+    )
     def search(
         self,
         index: NamedDependency[Loaded],
@@ -75,6 +81,8 @@ class SearchController(Controller):
         "/ask",
         sync_to_thread=True,
         summary="A cited answer of verbatim extracts; the object `protokollsok ask --json` prints",
+        status_code=200,
+        responses=errors(400, 401, 413, 415, 429),
     )
     def ask(
         self,
@@ -99,6 +107,7 @@ class RecordsController(Controller):
         "/documents/{doc_id:str}",
         sync_to_thread=True,
         summary="A record's metadata and structure (§§, memos, headings, pages)",
+        responses=errors(400, 401, 404, 429),
     )
     def document(self, doc_id: FromPath[str], index: NamedDependency[Loaded]) -> DocumentResponse:
         document = index.reader.document(doc_id)
@@ -126,6 +135,7 @@ class RecordsController(Controller):
         "/cases/{dnr:path}",
         sync_to_thread=True,
         summary="A case in any Dnr spelling: its passages in date order, and its steps with the decision in force",
+        responses=errors(400, 401, 429),
     )
     def case(self, dnr: FromPath[Path], index: NamedDependency[Loaded]) -> CaseResponse:
         """A path parameter, so spellings with a slash (`KS-25/00461`) need no escaping."""
@@ -138,7 +148,12 @@ class RecordsController(Controller):
             )
         return cases.case(index.reader, index.queries.searcher.cases, index.version, key)
 
-    @get("/facets", sync_to_thread=True, summary="The kommuner, organ, document types and date range in the index")
+    @get(
+        "/facets",
+        sync_to_thread=True,
+        summary="The kommuner, organ, document types and date range in the index",
+        responses=errors(400, 401, 429),
+    )
     def facets(self, index: NamedDependency[Loaded]) -> Facets:
         return Facets(**index.facets)
 
@@ -147,16 +162,34 @@ class StatusController(Controller):
     path = ""
     tags = ["status"]
 
-    @get("/health", sync_to_thread=True)
-    def health(self, index: NamedDependency[Loaded]) -> Health:
-        return Health("ok", index.version)
+    @get(
+        "/health",
+        sync_to_thread=True,
+        summary="503 and status `degraded` while the query log cannot be written or the disk is low",
+        responses={**errors(400, 401, 429), 503: ResponseSpec(Health, description="Degraded: answers go on")},
+    )
+    def health(
+        self, index: NamedDependency[Loaded], querylog: NamedDependency[QueryLog], settings: NamedDependency[Settings]
+    ) -> Response[Health]:
+        log = querylog.state()
+        degraded = not log.writable or log.free_mb < settings.min_free_mb
+        return Response(
+            Health("degraded" if degraded else "ok", index.version, log.writable, log.failures, log.free_mb),
+            status_code=503 if degraded else 200,
+        )
 
-    @get("/version", sync_to_thread=True, summary="Index version, model, document and chunk counts")
+    @get(
+        "/version",
+        sync_to_thread=True,
+        summary="Index version, model, document and chunk counts",
+        responses=errors(400, 401, 429),
+    )
     def version(self, index: NamedDependency[Loaded]) -> VersionInfo:
+        """The model by its folder's name: the server's file paths are nobody's business."""
         m = index.manifest
         return VersionInfo(
             index.version,
-            str(m.get("model_path")),
+            Path(str(m.get("model_path"))).name,
             int(m.get("dimension", 0)),
             int(m.get("documents", 0)),
             int(m.get("chunks", 0)),

@@ -1,14 +1,16 @@
 """The Litestar application: the API under /api, the widget page at /, the document view, static files.
 
 `create_app` wires what the handlers need through dependency injection (the live index, the query log, the
-settings) and what every response needs through middleware (security headers, rate limit) and exception
-handlers (bilingual JSON errors, never a stack trace). `serve` loads the model and index once and runs it.
+settings), what every request must pass (access.py's guard and request checks) and what every response needs
+through middleware (security headers, rate limit) and exception handlers (bilingual JSON errors, never a
+stack trace). `serve` loads the model and index once and runs it.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from litestar import Litestar, MediaType, Response, Router, get
 from litestar.config.cors import CORSConfig
@@ -19,21 +21,25 @@ from litestar.exceptions import HTTPException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery
-from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.static_files import create_static_files_router
 
 from protokollsok.indexes.search import one_thread_per_query
 from protokollsok.settings import Settings
 
 from . import documents
-from .access import Access, http_error, internal_error, security_headers
+from .access import Access, check_request, http_error, internal_error, security_headers
+from .contract import CurrentSchema
 from .records import DISCLAIMER
 from .api import RecordsController, SearchController, StatusController
 from .live import LiveIndex, Loaded
 from .querylog import QueryLog, default_path
 
+if TYPE_CHECKING:
+    import uvicorn
+
 STATIC = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 16 * 1024
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 log = logging.getLogger(__name__)
 
 
@@ -42,7 +48,8 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
 
     @get("/", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=False)
     def page() -> str:
-        """The widget page; its token lets the widget call the API without ever holding a key."""
+        """The widget page; its token lets the widget call the API without ever holding a key. Only the
+        widget networks get it (access.py)."""
         return (STATIC / "index.html").read_text(encoding="utf-8").replace("__WIDGET_TOKEN__", access.token())
 
     @get("/documents/{doc_id:str}", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=True)
@@ -53,7 +60,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
         try:
             span = documents.parse_highlight(highlight, len(document.text))
         except ValueError:
-            span = None
+            return Response(documents.bad_highlight(doc_id), status_code=400, media_type=MediaType.HTML)
         return Response(documents.render(document, span, DISCLAIMER), media_type=MediaType.HTML)
 
     def current_index() -> Loaded:
@@ -67,7 +74,6 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
     api = Router(
         path="/api",
         route_handlers=[SearchController, RecordsController, StatusController],
-        guards=[guard],
         dependencies={
             "index": Provide(current_index, sync_to_thread=True),
             "querylog": Provide(lambda: querylog, sync_to_thread=False),
@@ -88,6 +94,8 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
         middleware=[rate_limit.middleware],
+        guards=[guard],
+        before_request=check_request,
         before_send=[security_headers],
         exception_handlers={HTTPException: http_error, Exception: internal_error},
         cors_config=CORSConfig(
@@ -101,7 +109,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             title="Protokollsök",
             version="1",
             path="/schema",
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
+            render_plugins=[CurrentSchema(live, settings.max_query_chars)],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[querylog.close],
@@ -109,17 +117,16 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
     )
 
 
-def serve(settings: Settings, live: LiveIndex, host: str, port: int) -> None:
+def serve(settings: Settings, live: LiveIndex, host: str, port: int, allow_open: bool = False) -> None:
+    """Refuses to listen beyond this machine without keys unless `allow_open` says the network is trusted."""
     import uvicorn
 
+    access = Access(settings.api_keys.split(","), settings.token_secret or None, settings.widget_networks)
+    refuse_open(settings, host, allow_open)
     one_thread_per_query()  # requests run side by side; one query on both cores ran at half speed when busy
-
-    access = Access(settings.api_keys.split(","), settings.token_secret or None)
     app = create_app(settings, live, access)
     if not access.required:
-        where = (
-            "loopback only" if host in ("127.0.0.1", "localhost", "::1") else f"{host}, OPEN TO ANYONE WHO CAN REACH IT"
-        )
+        where = "loopback only" if host in LOOPBACK_HOSTS else f"{host}, OPEN TO ANYONE WHO CAN REACH IT (--allow-open)"
         print(
             f"protokollsok serve: no API keys set (PROTOKOLLSOK_API_KEYS): the API needs no key; listening on {where}"
         )
@@ -127,4 +134,21 @@ def serve(settings: Settings, live: LiveIndex, host: str, port: int) -> None:
         f"Protokollsök: http://{'localhost' if host == '127.0.0.1' else host}:{port}/  (index {live.current().version})",
         flush=True,
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(server_config(app, host, port)).run()
+
+
+def refuse_open(settings: Settings, host: str, allow_open: bool) -> None:
+    """Without keys, every record is open to whoever reaches the address: only loopback, unless told."""
+    if not settings.api_keys.strip(",") and host not in LOOPBACK_HOSTS and not allow_open:
+        raise ValueError(
+            f"serve --host {host}: no API keys are set (PROTOKOLLSOK_API_KEYS), so every record would be open to "
+            "anyone who can reach this address. Set keys, listen on 127.0.0.1, or give --allow-open if the "
+            "network in front of it controls access"
+        )
+
+
+def server_config(app: Litestar, host: str, port: int) -> uvicorn.Config:
+    """uvicorn's settings for the service (and the tests' servers): no `Server` banner naming the software."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", server_header=False)

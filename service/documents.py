@@ -63,9 +63,26 @@ def render(document: Document, highlight: tuple[int, int] | None, notice: str) -
 
 
 def not_found(doc_id: str) -> str:
+    return _message(
+        "Dokumentet finns inte",
+        f"Inget dokument med id <code>{html.escape(personnummer.mask(doc_id))}</code> finns i det index som används "
+        "nu. Det kan ha tagits bort eller bytt namn.",
+    )
+
+
+def bad_highlight(doc_id: str) -> str:
+    """A link whose `highlight` is not a span of the document: refused, never a page without its mark."""
+    return _message(
+        "Länken pekar inte på ett ställe i dokumentet",
+        f"Markeringen i länken till <code>{html.escape(personnummer.mask(doc_id))}</code> ska vara START-SLUT "
+        "inom dokumentets text. Öppna dokumentet från svaret igen. / The link's highlight is not a START-END "
+        "span of this document.",
+    )
+
+
+def _message(title: str, body: str) -> str:
     return f"""<!doctype html>
 <html lang="sv"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Dokumentet finns inte – Protokollsök</title><link rel="stylesheet" href="/static/document.css"></head>
-<body><main><h1>Dokumentet finns inte</h1>
-<p>Inget dokument med id <code>{html.escape(personnummer.mask(doc_id))}</code> finns i det index som används nu.
-Det kan ha tagits bort eller bytt namn. <a href="/">Tillbaka till sökningen</a>.</p></main></body></html>"""
+<title>{title} – Protokollsök</title><link rel="stylesheet" href="/static/document.css"></head>
+<body><main><h1>{title}</h1>
+<p>{body} <a href="/">Tillbaka till sökningen</a>.</p></main></body></html>"""

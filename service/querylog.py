@@ -3,11 +3,17 @@ index version answered, kept no longer than the retention period and never with 
 
 The log is one SQLite file beside the index folder, not inside it: publishing a new index version replaces
 that folder, and the log must outlive every version it names.
+
+Answering never depends on the log: a write that fails (a full disk, a read-only file) is logged and counted,
+the answer still goes out with a trace id that says it was not stored (NOT_STORED), and `state()` tells
+`/api/health` the log is not writable until a later write succeeds.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import shutil
 import sqlite3
 import threading
 import uuid
@@ -22,6 +28,8 @@ FILE_NAME = "querylog.sqlite"
 KINDS = ("search", "ask")
 PURGE_EVERY = timedelta(hours=24)
 RETENTION_SETTING = "PROTOKOLLSOK_LOG_DAYS"
+NOT_STORED = "ej-sparad-"  # the start of the trace id of a query the log could not store
+log = logging.getLogger(__name__)
 
 # Fixed width, microseconds always written, always UTC: the text order is the time order, so purging is one
 # indexed comparison.
@@ -61,14 +69,26 @@ class LogEntry:
     trail: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class LogState:
+    """What `/api/health` reports of the log: can it be written, how many writes failed, how much room is left."""
+
+    writable: bool
+    failures: int
+    free_mb: int
+
+
 class QueryLog:
     """One connection shared by the server's threads; a lock keeps its statements from interleaving."""
 
-    def __init__(self, connection: sqlite3.Connection, retention_days: int) -> None:
+    def __init__(self, connection: sqlite3.Connection, retention_days: int, folder: Path = Path(".")) -> None:
         self._connection = connection
         self._retention = timedelta(days=retention_days)
         self._lock = threading.Lock()
         self._last_purge: datetime | None = None
+        self._folder = folder
+        self._writable = True
+        self.failures = 0
 
     @classmethod
     def open(cls, path: Path, retention_days: int) -> QueryLog:
@@ -86,9 +106,12 @@ class QueryLog:
         connection.executescript(_SCHEMA)
         if "trail" not in {row[1] for row in connection.execute("PRAGMA table_info(queries)")}:
             connection.execute("ALTER TABLE queries ADD COLUMN trail TEXT")  # a log from before trails
-        log = cls(connection, retention_days)
-        log.purge()
-        return log
+        querylog = cls(connection, retention_days, path.parent)
+        try:
+            querylog.purge()
+        except sqlite3.Error as error:  # a full disk must not keep the service from starting
+            querylog._failed(error, "purge at start")
+        return querylog
 
     def record(
         self,
@@ -101,14 +124,13 @@ class QueryLog:
         now: datetime | None = None,
         trail: dict[str, Any] | None = None,
     ) -> str:
-        """Store one query, personnummer masked, and return its trace id; purges once a day on the way.
+        """Store one query, personnummer masked, and return its trace id; purges once a day on the way. When
+        the row cannot be written the trace id starts with NOT_STORED and the failure is logged and counted.
         `trail`: how an answer was decided (candidates, strengths, the checks that failed, the thresholds),
         for the administrator asked why it said no."""
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}: a query log entry is one of {', '.join(KINDS)}")
         now = _utc(now)
-        if self._last_purge is None or now - self._last_purge > PURGE_EVERY:
-            self.purge(now)
         trace_id = uuid.uuid4().hex
         row = (
             trace_id,
@@ -121,9 +143,25 @@ class QueryLog:
             None if answered is None else int(answered),
             None if trail is None else json.dumps(_masked(trail), ensure_ascii=False),
         )
-        with self._lock, self._connection:
-            self._connection.execute("INSERT INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        try:
+            if self._last_purge is None or now - self._last_purge > PURGE_EVERY:
+                self.purge(now)
+            with self._lock, self._connection:
+                self._connection.execute("INSERT INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+        except sqlite3.Error as error:
+            self._failed(error, f"kind={kind} trace_id={trace_id}")
+            return NOT_STORED + trace_id
+        self._writable = True
         return trace_id
+
+    def state(self) -> LogState:
+        return LogState(self._writable, self.failures, shutil.disk_usage(self._folder).free // 2**20)
+
+    def _failed(self, error: sqlite3.Error, what: str) -> None:
+        with self._lock:
+            self._writable = False
+            self.failures += 1
+        log.error("query log write failed %s failures=%d folder=%s error=%s", what, self.failures, self._folder, error)
 
     def get(self, trace_id: str) -> LogEntry | None:
         with self._lock:

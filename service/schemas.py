@@ -99,8 +99,13 @@ class Facets(msgspec.Struct):
 
 
 class Health(msgspec.Struct):
+    """`status` is "degraded" (and the code 503) while the query log cannot be written or the disk is low."""
+
     status: str
     index_version: str
+    query_log_writable: bool = True
+    query_log_failures: int = 0
+    free_disk_mb: int = 0
 
 
 class VersionInfo(msgspec.Struct):

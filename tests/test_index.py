@@ -6,6 +6,7 @@ import ctypes
 import json
 import mmap
 import os
+import shutil
 import sqlite3
 import time
 from pathlib import Path
@@ -394,8 +395,11 @@ def test_publish_interrupted_before_switching_current_keeps_the_old_version(inde
         s.close()
 
 
-def _crash_while_flushing(index_copy, embedder, analyzer, monkeypatch) -> None:
-    """A publish that dies after its manifest is written, before the folder is renamed into place."""
+def test_publish_that_fails_while_writing_removes_its_building_folder(index_copy, embedder, analyzer, monkeypatch):
+    """An exception after the manifest is written, before the folder is renamed into place: the folder goes
+    on the way out and the old version keeps serving."""
+    store = Store(index_copy)
+    old = store.current().name
 
     def fail(*args, **kwargs):
         raise OSError("simulated crash while flushing the new version")
@@ -405,39 +409,34 @@ def _crash_while_flushing(index_copy, embedder, analyzer, monkeypatch) -> None:
         _republish(index_copy, embedder, analyzer, note="interrupted")
     monkeypatch.undo()
 
-
-def test_publish_interrupted_while_writing_leaves_a_building_folder_the_next_publish_removes(
-    index_copy, embedder, analyzer, monkeypatch
-):
-    store = Store(index_copy)
-    old = store.current().name
-
-    _crash_while_flushing(index_copy, embedder, analyzer, monkeypatch)
-
-    abandoned = list(store.versions_dir.glob(".building-*"))
-    assert len(abandoned) == 1
-    assert store.current().name == old
-
-    version = _republish(index_copy, embedder, analyzer, note="after the crash")
-    assert store.current().name == version.name
-    assert not abandoned[0].exists()
     assert not list(store.versions_dir.glob(".building-*"))
+    assert store.current().name == old and [v.name for v in store.versions()] == [old]
 
 
-def test_half_written_version_is_neither_listed_nor_a_rollback_target(index_copy, embedder, analyzer, monkeypatch):
-    """A crash after the manifest is written but before the folder is renamed into place leaves a
-    `.building-*` folder with a manifest; it is not a version: `versions` must not list it and `rollback`
+def _killed_after_the_manifest(store: Store) -> Path:
+    """What a process killed while flushing a new version leaves: a `.building-*` folder with a manifest."""
+    folder = store.building_folder()
+    shutil.copytree(store.current().path, folder, dirs_exist_ok=True)
+    return folder
+
+
+def test_half_written_version_is_neither_listed_nor_a_rollback_target_and_the_next_writer_removes_it(
+    index_copy, embedder, analyzer
+):
+    """A `.building-*` folder with a manifest is not a version: `versions` must not list it and `rollback`
     must not make it current (the next writer deletes it, which would leave `current` dangling)."""
     store = Store(index_copy)
     old = store.current().name
-
-    _crash_while_flushing(index_copy, embedder, analyzer, monkeypatch)
-    (abandoned,) = store.versions_dir.glob(".building-*")
+    abandoned = _killed_after_the_manifest(store)
 
     assert [v.name for v in store.versions()] == [old]
     with pytest.raises(store_module.VersionError):
         store.rollback(abandoned.name)
     assert store.current().name == old
+
+    version = _republish(index_copy, embedder, analyzer, note="after the kill")
+    assert store.current().name == version.name
+    assert not abandoned.exists() and not list(store.versions_dir.glob(".building-*"))
 
 
 def test_republishing_unchanged_entries_encodes_nothing(index_copy, embedder, analyzer):

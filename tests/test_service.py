@@ -354,24 +354,30 @@ def test_new_version_is_served_without_restart_or_failed_request(index_copy, emb
     assert new.name in versions and len(versions) == 2
 
 
-def test_serve_without_keys_listens_on_loopback_and_says_so(corpus_index, embedder, analyzer, monkeypatch, capsys):
+def test_serve_without_keys_listens_on_loopback_and_refuses_an_open_address_unless_allowed(
+    corpus_index, embedder, analyzer, monkeypatch, capsys
+):
     import uvicorn
 
     from protokollsok.cli import _parser
     from protokollsok.service.app import serve
 
     started = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, host, port, **kwargs: started.append((host, port)))
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server: started.append((server.config.host, server.config.port)))
     assert _parser().parse_args(["serve"]).host == "127.0.0.1"
     live = live_index(corpus_index, embedder, analyzer)
     serve(Settings.load(index=str(corpus_index)), live, "127.0.0.1", 8000)
     out = capsys.readouterr().out
     assert "no API keys set" in out and "loopback only" in out and "http://localhost:8000/" in out
-    serve(Settings.load(index=str(corpus_index)), live, "0.0.0.0", 8080)
+    with pytest.raises(ValueError, match="--allow-open"):
+        serve(Settings.load(index=str(corpus_index)), live, "0.0.0.0", 8080)
+    serve(Settings.load(index=str(corpus_index)), live, "0.0.0.0", 8080, allow_open=True)
     assert "OPEN TO ANYONE" in capsys.readouterr().out
     serve(Settings.load(index=str(corpus_index), api_keys="nyckel"), live, "0.0.0.0", 8080)
     assert "no API keys" not in capsys.readouterr().out
     assert started == [("127.0.0.1", 8000), ("0.0.0.0", 8080), ("0.0.0.0", 8080)]
+    assert main(["serve", "--host", "0.0.0.0", "--index", str(corpus_index)]) == 2
+    assert "--allow-open" in capsys.readouterr().err
 
 
 def test_the_service_reads_a_version_ahead_and_a_single_open_does_not(index_copy, embedder, analyzer, monkeypatch):

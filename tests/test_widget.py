@@ -364,7 +364,7 @@ def test_embedded_widget_sends_its_token_and_shows_errors_in_swedish(context, li
         assert "sida saknas i källan" in source.inner_text()
         assert source.locator("blockquote").inner_text() == ANSWER["sources"][0]["quote"]
         assert page.locator("blockquote img, blockquote b").count() == 0
-        assert _document_link(source) == HOST + "/documents/kalix-protokoll?highlight=10-60#citat"
+        assert _document_link(source) == HOST + "/documents/kalix-protokoll?highlight=10-60&token=t0ken#citat"
         assert calls == [("GET", "/api/facets", "t0ken"), ("POST", "/api/ask", "t0ken"), ("POST", "/api/ask", "t0ken")]
 
         # Plain http is no secure context: no navigator.clipboard there, so the fallback copies.

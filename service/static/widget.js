@@ -417,12 +417,15 @@
 
   /* ---------- one question and its answer ---------- */
 
+  /* A link cannot carry the token header, so with keys set the document view takes it as ?token=. */
   function documentUrl(source) {
     var url = base + "/documents/" + encodeURIComponent(source.doc_id);
-    if (Array.isArray(source.span) && source.span.length === 2) {
-      url += "?highlight=" + Number(source.span[0]) + "-" + Number(source.span[1]) + "#citat";
-    }
-    return url;
+    var query = [];
+    var hasSpan = Array.isArray(source.span) && source.span.length === 2;
+    if (hasSpan) query.push("highlight=" + Number(source.span[0]) + "-" + Number(source.span[1]));
+    if (token) query.push("token=" + encodeURIComponent(token));
+    if (query.length) url += "?" + query.join("&");
+    return hasSpan ? url + "#citat" : url;
   }
 
   function sourceId(i, n) {
