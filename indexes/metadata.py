@@ -17,7 +17,8 @@ import numpy as np
 
 from protokollsok.ingest import dnr as dnrs
 from protokollsok.ingest.language import paragraf as parse_paragraf
-from protokollsok.ingest.records import Chunk, Document, Unit, Section
+from protokollsok.ingest import frontpage
+from protokollsok.ingest.records import Chunk, Document, Field, Section, Unit
 from protokollsok.ingest.structure import fold
 
 from .passage import Passage, passage_from_row
@@ -326,6 +327,7 @@ def _dnr_key(value: str) -> str:
 def _unit_dict(unit: Unit) -> dict:
     data = dict(vars(unit))
     data["sections"] = [vars(s) for s in unit.sections]
+    data["fields"] = [vars(f) for f in unit.fields]
     return data
 
 
@@ -333,11 +335,17 @@ def document_from_row(row: tuple) -> Document:
     units = []
     for u in json.loads(row[9]):
         sections = [Section(**s) for s in u.pop("sections")]
-        units.append(Unit(**u, sections=sections))
+        stored = u.pop("fields", None)  # None: stored before front pages were read (index format < 5)
+        fields = [Field(**f) for f in stored] if stored is not None else _front_page(row[7], u)
+        units.append(Unit(**u, sections=sections, fields=fields))
     return Document(
         doc_id=row[0], source=row[1], kommun=row[2], organ=row[3], doc_type=row[4], date=row[5], title=row[6],
         text=row[7], page_starts=[tuple(p) for p in json.loads(row[8])], units=units,
     )
+
+
+def _front_page(text: str, unit: dict) -> list[Field]:
+    return frontpage.read(text, unit["start"], unit["end"]) if unit["kind"] == "dokument" else []
 
 
 def chunk_from_row(row: dict) -> Chunk:

@@ -21,6 +21,7 @@ from protokollsok.ingest.language import (
     WHOLE_YEAR,
     YEAR,
     acting_kommuner,
+    asked_front_field,
     asked_kinds,
     asks_what_applies,
     asked_organs,
@@ -63,6 +64,8 @@ class Question:
     outcome: bool
     """It asks what came of something (`blev`, `faktiska`, `utfall`), not what was forecast."""
     applies_now: bool
+    front_field: str | None
+    """The front-page field it asks for (`justerare`, `ordforande`, `beslutande` …; language.ASKS_FRONT_PAGE)."""
     """It asks what applies now (`vad gäller`, `gällande`, a present tense about a rule or a sum), so the
     decision in force leads its case (cases.py)."""
 
@@ -118,4 +121,5 @@ class Vocabulary:
             whole_year=bool(WHOLE_YEAR.search(text)),
             outcome=bool(ASKS_OUTCOME.search(text)),
             applies_now=asks_what_applies(text),
+            front_field=asked_front_field(text),
         )

@@ -215,3 +215,20 @@ def asks_what_applies(question: str) -> bool:
         return True
     plain = _REGARDING.sub(" ", question)
     return bool(_APPLIES.search(plain) or (_PRESENT.search(plain) and _RULE_OR_SUM.search(plain)))
+
+
+# Questions a protocol's front page answers (frontpage.py): the field, and how a question asks for it.
+# `ordförande` is the line of `Beslutande` that names the chair.
+ASKS_FRONT_PAGE = (
+    ("justering", re.compile(r"\bnär\b.*\bjuster\w*|\bjusteringen\w*\b", re.IGNORECASE)),
+    ("justerare", re.compile(r"\b(?:vem|vilka)\b.*\b(?:justera|justerar|justerade|justerare|justerarna)\b", re.IGNORECASE)),
+    ("ordforande", re.compile(r"\bvem\b.*\b(?:var|är|satt som|ledde)\b.*\bordförande\b|\bvem ledde (?:mötet|sammanträdet)\b", re.IGNORECASE)),
+    ("beslutande", re.compile(r"\b(?:vilka|vem)\b.*\b(?:beslutande|ledamöter (?:var|deltog)|var beslutande|tjänstgjorde som ledamöter)\b", re.IGNORECASE)),
+    ("ersattare", re.compile(r"\bvilka\b.*\bersättare\b.*\b(?:närvarande|deltog|tjänstgjorde|var med)\b", re.IGNORECASE)),
+    ("ovriga", re.compile(r"\b(?:vilka|vem)\b.*\b(?:övriga deltagande|tjänstepersoner|tjänstemän)\b.*\b(?:deltog|närvarade|var med|närvarande)\b", re.IGNORECASE)),
+    ("plats_och_tid", re.compile(r"\b(?:var|när) (?:hölls|ägde)\b.*\b(?:sammanträdet|mötet)\b|\bplats och tid\b", re.IGNORECASE)),
+)
+
+
+def asked_front_field(question: str) -> str | None:
+    return next((field for field, asks in ASKS_FRONT_PAGE if asks.search(question)), None)

@@ -42,6 +42,15 @@ class Section:
 
 
 @dataclass
+class Field:
+    """A front-page field of a protocol (frontpage.py): its name and its span in the clean text."""
+
+    name: str
+    start: int
+    end: int
+
+
+@dataclass
 class Unit:
     """What an official cites: a §, a memo, an agenda item or a numbered report heading."""
 
@@ -58,6 +67,8 @@ class Unit:
     heading_path: list[str] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)
     pages: list[int] = field(default_factory=list)
+    fields: list[Field] = field(default_factory=list)
+    """A protocol's front page (kind `dokument` before the first §): Plats och tid, Beslutande, … ."""
 
 
 @dataclass

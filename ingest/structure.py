@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import dnr as dnrs
+from . import frontpage
 from .language import ISO_DATE, LONG_DATE, MONTH_NUMBER, ORGAN_WORD, organ_from_genitive
 from .records import CleanText, Section, Unit
 
@@ -89,6 +90,8 @@ def units(clean: CleanText) -> list[Unit]:
             unit.sections[0].name = unit.title
         if unit.kind == "paragraf" and unit.organ is None:
             unit.organ = _deciding_organ(unit.sections)
+        if unit.kind == "dokument":
+            unit.fields = frontpage.read(text, unit.start, unit.end)
     return [u for u in filled if u.end > u.start]
 
 

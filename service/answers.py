@@ -24,7 +24,9 @@ from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.passage import Passage, cited
 from protokollsok.indexes.question import Question
 from protokollsok.indexes.search import Searcher
+from protokollsok.ingest import frontpage
 from protokollsok.ingest.language import DECISION_SECTION, DECISION_TEXT
+from protokollsok.ingest.structure import fold
 
 from . import personnummer, reasons
 from .evidence import Evidence, Support
@@ -54,7 +56,11 @@ class Answerer:
         supported = [(self.evidence.support(question, h.passage), h.passage) for h in result.hits]
         strength = max((s.strength for s, _ in supported), default=0.0)
         strong = [passage for support, passage in supported if support.likely][: self.recipe.max_sources]
-        if strong:
+        front = self._front_page(question, [h.passage for h in result.hits])
+        if front:
+            answer = Answer(question.text, "answer", [], [], result.version, 1.0)
+            _cite(answer, *front)
+        elif strong:
             if question.decision:
                 strong = self._decisions_first(strong)
             answer = Answer(question.text, "answer", [], [], result.version, strength)
@@ -88,6 +94,40 @@ class Answerer:
         answer.candidates = [(support.strength, passage) for support, passage in supported]
         answer.trail = _trail(supported, self.recipe)
         return answer
+
+    def _front_page(self, question: Question, passages: list[Passage]) -> tuple[Passage, str] | None:
+        """A front-page question (`Vem justerar protokollet?`) answered from the field of the first protocol
+        among the hits that the question's kommun and year allow: the field's line as the source, the field
+        itself as the statement."""
+        if question.front_field is None:
+            return None
+        wanted = "beslutande" if question.front_field == "ordforande" else question.front_field
+        named = question.named_kommuner
+        for doc_id in dict.fromkeys(p.doc_id for p in passages if fold(p.doc_type) == "protokoll"):
+            document = self.searcher.reader.document(doc_id)
+            if document is None or (named and fold(document.kommun) not in named):
+                continue
+            if question.years and (document.date or "")[:4] not in question.years:
+                continue
+            for number, unit in enumerate(document.units):
+                field = next((f for f in unit.fields if f.name == wanted), None)
+                if field is None:
+                    continue
+                span = frontpage.chair(document.text, field) if question.front_field == "ordforande" else None
+                start, end = span or (field.start, field.end)
+                quote_start = document.text.rfind("\n", 0, start) + 1
+                quote_end = document.text.find("\n", end)
+                quote_end = len(document.text) if quote_end < 0 else quote_end
+                chunks = self.searcher.reader.unit_chunks(doc_id, number)
+                at = next((c for c in chunks if c.span[0] <= start < c.span[1]), chunks[0] if chunks else None)
+                if at is None:
+                    continue
+                source = msgspec.structs.replace(
+                    at, span=(quote_start, quote_end), text=document.text[quote_start:quote_end]
+                )
+                statement = " ".join(normalise(document.text[start:end]).split()[: self.recipe.max_words])
+                return source, statement
+        return None
 
     def _decisions_first(self, passages: list[Passage]) -> list[Passage]:
         """The decision text of each cited § or memo in front of its other chunks, fetched if search missed it."""

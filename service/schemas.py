@@ -57,6 +57,14 @@ class Section(msgspec.Struct):
     end: int
 
 
+class FrontField(msgspec.Struct):
+    """A protocol front page's field (ingest/frontpage.py): its name and where it stands in the text."""
+
+    name: str
+    start: int
+    end: int
+
+
 class Unit(msgspec.Struct):
     kind: str
     start: int
@@ -69,6 +77,7 @@ class Unit(msgspec.Struct):
     organ: str | None
     pages: list[int]
     sections: list[Section]
+    fields: list[FrontField] = []
 
 
 class DocumentResponse(Record, kw_only=True):
