@@ -31,7 +31,9 @@ from .store import Store, Version
 from .vectors import APPROXIMATE_FROM, Vectors
 
 CACHE = "embeddings.sqlite"
-FORMAT = 5  # 2: Dnr mentions in their own table, filter columns in numpy; 3: BM25 in numpy files; 4: six answer kinds; 5: front-page fields
+# 2: Dnr mentions in their own table, filter columns in numpy; 3: BM25 in numpy files; 4: six answer kinds;
+# 5: front-page fields
+FORMAT = 5
 
 
 @dataclass

@@ -177,11 +177,9 @@ ASKS_OUTCOME = re.compile(r"\b(?:faktisk\w*|blev|slutade|utfall\w*|bokslut\w*|hu
 FORECAST = re.compile(r"\b(?:prognos\w*|beräknas|förväntas|planeras|budgeterad\w*|kommer att|tidplan\w*)\b", re.IGNORECASE)
 OUTCOME = re.compile(r"\b(?:utfall\w*|bokslut\w*|blev|redovisade|resulterade|slutade)\b", re.IGNORECASE)
 # A decision taken asked for, only a proposal written.
-ASKS_DECIDED = re.compile(
-    r"\b(?:beslutade|beslöt|beslutat|antog|antagit|avslog|avslagit|fattade|biföll|godkände|godkänt|fastställde"
-    r"|vilket beslut|vad blev beslutet)\b",
-    re.IGNORECASE,
-)
+_DECIDED = ("beslutade", "beslöt", "beslutat", "antog", "antagit", "avslog", "avslagit", "fattade", "biföll",
+            "godkände", "godkänt", "fastställde", "vilket beslut", "vad blev beslutet")  # fmt: skip
+ASKS_DECIDED = re.compile(rf"\b(?:{'|'.join(_DECIDED)})\b", re.IGNORECASE)
 PROPOSAL_SECTION = re.compile(r"förslag", re.IGNORECASE)
 PROPOSAL_DOC_TYPES = frozenset({"kallelse", "tjänsteskrivelse"})
 

@@ -180,7 +180,8 @@ class Answerer:
     def _score(self, question: Question, sentence: str) -> float:
         support = self.evidence.text_support(question, sentence)
         score = support.found + self.recipe.extract_kind_bonus * (support.met("answer_kind") and bool(question.kinds))
-        return score + (self.recipe.extract_decision_bonus if question.decision and DECISION_TEXT.search(sentence) else 0.0)
+        decision = question.decision and DECISION_TEXT.search(sentence)
+        return score + (self.recipe.extract_decision_bonus if decision else 0.0)
 
 
 def normalise(text: str) -> str:

@@ -41,16 +41,16 @@ from .schemas import (
 MAX_K = 50
 
 
+def _get(path: str, summary: str, *codes: int):
+    """A GET route run on a worker thread (search and reads block), with the error codes it documents."""
+    return get(path, sync_to_thread=True, summary=summary, responses=errors(*codes))
+
+
 class SearchController(Controller):
     path = ""
     tags = ["search"]
 
-    @get(
-        "/search",
-        sync_to_thread=True,
-        summary="Hybrid search; the object `protokollsok search --json` prints",
-        responses=errors(400, 401, 429),
-    )
+    @_get("/search", "Hybrid search; the object `protokollsok search --json` prints", 400, 401, 429)
     def search(
         self,
         index: NamedDependency[Loaded],
@@ -103,11 +103,9 @@ class RecordsController(Controller):
     path = ""
     tags = ["records"]
 
-    @get(
-        "/documents/{doc_id:str}",
-        sync_to_thread=True,
-        summary="A record's metadata and structure (§§, memos, headings, pages)",
-        responses=errors(400, 401, 404, 429),
+    @_get(
+        "/documents/{doc_id:str}", "A record's metadata and structure (§§, memos, headings, pages)", 400, 401, 404,
+        429,
     )
     def document(self, doc_id: FromPath[str], index: NamedDependency[Loaded]) -> DocumentResponse:
         document = index.reader.document(doc_id)
@@ -131,12 +129,11 @@ class RecordsController(Controller):
             strict=False,
         )
 
-    @get(
+    @_get(
         "/cases/{dnr:path}",
-        sync_to_thread=True,
-        summary="A case in any Dnr spelling: its passages in date order, and its steps with the decision in force",
-        responses=errors(400, 401, 429),
-    )
+        "A case in any Dnr spelling: its passages in date order, and its steps with the decision in force",
+        400, 401, 429,
+    )  # fmt: skip
     def case(self, dnr: FromPath[Path], index: NamedDependency[Loaded]) -> CaseResponse:
         """A path parameter, so spellings with a slash (`KS-25/00461`) need no escaping."""
         key = cases.case_key(str(dnr).strip("/"))
@@ -148,12 +145,7 @@ class RecordsController(Controller):
             )
         return cases.case(index.reader, index.queries.searcher.cases, index.version, key)
 
-    @get(
-        "/facets",
-        sync_to_thread=True,
-        summary="The kommuner, organ, document types and date range in the index",
-        responses=errors(400, 401, 429),
-    )
+    @_get("/facets", "The kommuner, organ, document types and date range in the index", 400, 401, 429)
     def facets(self, index: NamedDependency[Loaded]) -> Facets:
         return Facets(**index.facets)
 
@@ -178,12 +170,7 @@ class StatusController(Controller):
             status_code=503 if degraded else 200,
         )
 
-    @get(
-        "/version",
-        sync_to_thread=True,
-        summary="Index version, model, document and chunk counts",
-        responses=errors(400, 401, 429),
-    )
+    @_get("/version", "Index version, model, document and chunk counts", 400, 401, 429)
     def version(self, index: NamedDependency[Loaded]) -> VersionInfo:
         """The model by its folder's name: the server's file paths are nobody's business."""
         m = index.manifest

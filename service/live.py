@@ -98,7 +98,7 @@ class LiveIndex:
                     raise
                 return
             queries.searcher.reader.read_ahead()  # in the background: the first searches need not wait on the disk
-            facets = queries.searcher.reader.facets()  # once a version: every request's filters are checked against them
+            facets = queries.searcher.reader.facets()  # once a version: every request's filters are checked on them
             self._loaded = Loaded(version.name, version.manifest, facets, queries)
             self._target = target
             log.info("serving index version=%s chunks=%s", version.name, version.manifest.get("chunks"))

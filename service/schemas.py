@@ -124,7 +124,7 @@ class VersionInfo(msgspec.Struct):
     documents: int
     chunks: int
     created: str | None
-    recipe: dict[str, float | int | str]
+    recipe: dict[str, float | str]
     """How this version ranks and when it answers (indexes/recipe.py), with the administrator's overrides."""
 
 
