@@ -47,7 +47,8 @@ _DECIDES = (
 )
 _ASKS_ORGAN_DECISION = re.compile(
     rf"\b{_ORGAN}\b(?=.*\b(?:beslut\w*|besl[öu]t\w*|antog|antagit|avslog|ställde sig|gick med på|tog emot|beviljade|fastställde|godkände))"
-    rf"|\b(?:beslutade|beslöt|antog|avslog|beviljade|fastställde|godkände|har|gick|tog|ställde)\b[^?]*?\b{_ORGAN}\b",
+    rf"|\b(?:beslut|beslutade|beslöt|fattade|antog|avslog|beviljade|fastställde|godkände|har|gick|tog|ställde)\b"
+    rf"[^?]*?\b{_ORGAN}\b",
     re.IGNORECASE,
 )
 _DECIDED_BY = re.compile(
@@ -178,7 +179,8 @@ FORECAST = re.compile(r"\b(?:prognos\w*|beräknas|förväntas|planeras|budgetera
 OUTCOME = re.compile(r"\b(?:utfall\w*|bokslut\w*|blev|redovisade|resulterade|slutade)\b", re.IGNORECASE)
 # A decision taken asked for, only a proposal written.
 _DECIDED = ("beslutade", "beslöt", "beslutat", "antog", "antagit", "avslog", "avslagit", "fattade", "biföll",
-            "godkände", "godkänt", "fastställde", "vilket beslut", "vad blev beslutet")  # fmt: skip
+            "godkände", "godkänt", "fastställde", "utsågs", "utsåg", "valdes", "valde", "vilket beslut",
+            "vad blev beslutet")  # fmt: skip
 ASKS_DECIDED = re.compile(rf"\b(?:{'|'.join(_DECIDED)})\b", re.IGNORECASE)
 PROPOSAL_SECTION = re.compile(r"förslag", re.IGNORECASE)
 PROPOSAL_DOC_TYPES = frozenset({"kallelse", "tjänsteskrivelse"})
