@@ -25,6 +25,7 @@ from protokollsok.ingest.language import (
     asked_kinds,
     asks_what_applies,
     asked_organs,
+    places,
 )
 from protokollsok.ingest.structure import fold
 
@@ -49,6 +50,8 @@ class Question:
     """Kommuner of the index the question names anywhere, folded (`norsjo`)."""
     acting_kommuner: frozenset[str]
     """Kommuner (of all Sweden's) it names as the one acting (`Piteå kommun`, `nämnd i Lycksele`), as written."""
+    places: frozenset[str]
+    """Kommuner it names only as a place (`lokalerna i Stockholm`), as written."""
     organs: frozenset[str]
     """Organs it asks to have decided (`Vad beslutade kommunfullmäktige …` → `fullmäktige`)."""
     years: frozenset[str]
@@ -113,6 +116,7 @@ class Vocabulary:
             paragrafer=tuple(dict.fromkeys(f"§ {int(n)}" for n in PARAGRAF_ASKED.findall(text))),
             kommuner=frozenset(name for name, pattern in self._kommuner.items() if pattern.search(folded)),
             acting_kommuner=acting_kommuner(text),
+            places=places(text),
             organs=asked_organs(text),
             years=frozenset(YEAR.findall(without_dnr)),
             kinds=asked_kinds(text),

@@ -71,8 +71,14 @@ def organ_key(word: str) -> str:
     return base.removeprefix("kommun") if base.endswith(("fullmäktige", "revision")) else base
 
 
+_ASKS_PROPOSAL = re.compile(r"\b(?:föreslå\w*|förslag till beslut)", re.IGNORECASE)
+
+
 def asked_organs(question: str) -> frozenset[str]:
-    """Organs a question asks about as the ones deciding: `Vad beslutade kommunfullmäktige …`."""
+    """Organs a question asks about as the ones deciding: `Vad beslutade kommunfullmäktige …`. A question about
+    a proposal (`Vad föreslås arbetsutskottet besluta …`) asks for no organ's decision."""
+    if _ASKS_PROPOSAL.search(question):
+        return frozenset()
     return frozenset(organ_key(a or b) for a, b in _ASKS_ORGAN_DECISION.findall(question))
 
 
@@ -156,15 +162,21 @@ def _acting_kommun() -> re.Pattern:
 
 
 def acting_kommuner(question: str) -> frozenset[str]:
-    """Kommuner (of all Sweden's) a question names as the one acting: `Piteå kommun`, `nämnd i Lycksele`,
-    `badhuset i Göteborg`."""
-    return frozenset(m.group("a") or m.group("b") or m.group("c") for m in _acting_kommun().finditer(question))
+    """Kommuner (of all Sweden's) a question names as the one acting: `Piteå kommun`, `nämnd i Lycksele`."""
+    return frozenset(m.group("a") or m.group("b") for m in _acting_kommun().finditer(question) if not m.group("c"))
+
+
+def places(question: str) -> frozenset[str]:
+    """Kommuner a question names only as a place (`badhuset i Göteborg`, `lokalerna i Stockholm`): a record
+    of that kommun, or one that speaks of the place, can answer."""
+    return frozenset(m.group("c") for m in _acting_kommun().finditer(question) if m.group("c"))
 
 
 # The checks a question pins (service/evidence.py): what it asks for, and what a passage shows instead.
 # A whole year asked for, a part of one written.
 WHOLE_YEAR = re.compile(
-    r"\b(?:hela (?:året|år|(?:19|20)\d{2})|helår\w*|helåret|årsbokslut\w*|bokslut\w*|årets resultat|årsresultat\w*)\b",
+    r"\b(?:hela (?:året|år|(?:19|20)\d{2})|helår\w*|helåret|årsbokslut\w*|bokslut\w*|årets resultat|årsresultat\w*"
+    r"|januari\s*[–-]\s*december)\b",
     re.IGNORECASE,
 )
 PART_OF_YEAR = re.compile(

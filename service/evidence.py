@@ -117,6 +117,9 @@ class Evidence:
             named = question.named_kommuner
             if named and fold(passage.kommun) not in named:
                 failed.append((Check("kommun", ", ".join(sorted(named)), passage.kommun), r.kommun_missing))
+            elif question.places and not named and not _speaks_of(question.places, passage):
+                asked = ", ".join(sorted(question.places))
+                failed.append((Check("kommun", asked, passage.kommun), r.kommun_missing))
             # In a proposal section (`Kommunstyrelsens förslag till kommunfullmäktige`) the text is the decision
             # proposed, so only the section's own organ decides there: to propose.
             proposal_section = bool(PROPOSAL_SECTION.search(passage.section or ""))
@@ -171,3 +174,9 @@ class Evidence:
     def _idf(self, token: str) -> float:
         index = self.vocabulary.get(token)
         return float(self.idf[index]) if index is not None else self.unseen_idf
+
+
+def _speaks_of(places: frozenset[str], passage: Passage) -> bool:
+    """A place the question names is the record's kommun, or the passage speaks of it."""
+    folded = fold(passage.text)
+    return any(fold(place) == fold(passage.kommun) or fold(place) in folded for place in places)

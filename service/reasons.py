@@ -37,7 +37,7 @@ def _text(check: Check, question: Question, passage: Passage, kommuner: list[str
     where = f"{passage.title} ({passage.doc_type}, {passage.date or 'utan datum'})"
     if check.name == "kommun":
         indexed = {fold(k) for k in kommuner}
-        missing = sorted(k for k in question.acting_kommuner if fold(k) not in indexed)
+        missing = sorted(k for k in question.acting_kommuner | question.places if fold(k) not in indexed)
         if missing:
             return f"Indexet har inga handlingar från {', '.join(missing)}."
         return f"De handlingar som ligger närmast gäller {passage.kommun}, inte den kommun frågan gäller."

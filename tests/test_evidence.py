@@ -107,3 +107,19 @@ def test_levels_follow_the_recipes_thresholds(queries):
     none = queries.evidence.support(question, _passage("Biblioteket har nya öppettider."))
     assert full.level == "answer" and full.strength >= recipe.threshold
     assert none.level == "none" and none.strength < recipe.possible_threshold
+
+
+def test_a_place_named_is_met_by_a_passage_that_speaks_of_it(queries):
+    """`lokalerna i Stockholm` names a place, not the kommun acting: an Umeå memo about its Stockholm office
+    can answer, a passage that never speaks of Stockholm cannot."""
+    question = queries.read("Hur mycket har kommunens personal använt lokalerna i Stockholm?")
+    assert question.places == {"Stockholm"} and not question.acting_kommuner
+    office = _passage("Umeå kommuns personal använde lokalerna i Stockholm 120 dagar.", kommun="Umeå")
+    other = _passage("Umeå kommuns personal använde lokalerna i stadshuset 120 dagar.", kommun="Umeå")
+    assert "kommun" not in _failed(queries, question.text, office)
+    assert "kommun" in _failed(queries, question.text, other)
+
+
+def test_a_question_about_a_proposal_pins_no_organs_decision(queries):
+    assert queries.read("Vad föreslås arbetsutskottet besluta om utdelningen?").organs == frozenset()
+    assert queries.read("Hur ställde sig socialnämnden till förslaget om en gemensam nämnd?").organs == {"socialnämnd"}
