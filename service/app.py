@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from litestar import Litestar, MediaType, Response, Router, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
@@ -33,6 +33,7 @@ from .records import DISCLAIMER
 from .api import RecordsController, SearchController, StatusController
 from .live import LiveIndex, Loaded
 from .querylog import QueryLog, default_path
+from .scopes import Scopes
 
 if TYPE_CHECKING:
     import uvicorn
@@ -50,11 +51,12 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
     def page() -> str:
         """The widget page; its token lets the widget call the API without ever holding a key. Only the
         widget networks get it (access.py)."""
-        return (STATIC / "index.html").read_text(encoding="utf-8").replace("__WIDGET_TOKEN__", access.token())
+        token = access.widget_token()
+        return (STATIC / "index.html").read_text(encoding="utf-8").replace("__WIDGET_TOKEN__", token)
 
     @get("/documents/{doc_id:str}", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=True)
-    def document_view(doc_id: FromPath[str], highlight: FromQuery[str | None] = None) -> Response[str]:
-        document = live.current().reader.document(doc_id)
+    def document_view(request: Request, doc_id: FromPath[str], highlight: FromQuery[str | None] = None) -> Response[str]:
+        document = live.current().within(access.scope_of(request)).reader.document(doc_id)
         if document is None:
             return Response(documents.not_found(doc_id), status_code=404, media_type=MediaType.HTML)
         try:
@@ -63,8 +65,9 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             return Response(documents.bad_highlight(doc_id), status_code=400, media_type=MediaType.HTML)
         return Response(documents.render(document, span, DISCLAIMER), media_type=MediaType.HTML)
 
-    def current_index() -> Loaded:
-        return live.current()
+    def current_index(request: Request) -> Loaded:
+        """The index version as the request's key or token may see it (its scope, service/scopes.py)."""
+        return live.current().within(access.scope_of(request))
 
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         access.guard(connection, handler)
@@ -109,7 +112,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             title="Protokollsök",
             version="1",
             path="/schema",
-            render_plugins=[CurrentSchema(live, settings.max_query_chars)],
+            render_plugins=[CurrentSchema(live, settings.max_query_chars, access.scope_of)],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[querylog.close],
@@ -121,7 +124,8 @@ def serve(settings: Settings, live: LiveIndex, host: str, port: int, allow_open:
     """Refuses to listen beyond this machine without keys unless `allow_open` says the network is trusted."""
     import uvicorn
 
-    access = Access(settings.api_keys.split(","), settings.token_secret or None, settings.widget_networks)
+    scopes = Scopes(settings.scopes) if settings.scopes else None
+    access = Access(settings.api_keys.split(","), settings.token_secret or None, settings.widget_networks, scopes)
     refuse_open(settings, host, allow_open)
     one_thread_per_query()  # requests run side by side; one query on both cores ran at half speed when busy
     app = create_app(settings, live, access)
@@ -139,7 +143,7 @@ def serve(settings: Settings, live: LiveIndex, host: str, port: int, allow_open:
 
 def refuse_open(settings: Settings, host: str, allow_open: bool) -> None:
     """Without keys, every record is open to whoever reaches the address: only loopback, unless told."""
-    if not settings.api_keys.strip(",") and host not in LOOPBACK_HOSTS and not allow_open:
+    if not settings.api_keys.strip(",") and not settings.scopes and host not in LOOPBACK_HOSTS and not allow_open:
         raise ValueError(
             f"serve --host {host}: no API keys are set (PROTOKOLLSOK_API_KEYS), so every record would be open to "
             "anyone who can reach this address. Set keys, listen on 127.0.0.1, or give --allow-open if the "
