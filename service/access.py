@@ -11,6 +11,10 @@ listens on loopback unless told `--allow-open`):
   `X-API-Key` or a widget token in `X-Widget-Token`; a link to the document view carries the token as
   `?token=`, since a link cannot carry a header.
 
+With a scope file (`PROTOKOLLSOK_SCOPES`, service/scopes.py) a key or token sees only its scope's records:
+`grant` says which, a widget token carries its scope's name under its signature, and `GET /api/widget-token`
+gives a page's server a token of its own key's scope (app.py).
+
 Rate limits count a valid key in its own bucket and everything else (no key, a wrong key, a token) by the
 client address, so a made-up key per request buys nothing. A 429 says when to retry (`Retry-After`).
 Every response carries the security headers: a CSP without inline script, `nosniff`, no referrer, a

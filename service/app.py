@@ -17,7 +17,7 @@ from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery
@@ -27,12 +27,22 @@ from protokollsok.indexes.search import one_thread_per_query
 from protokollsok.settings import Settings
 
 from . import documents
-from .access import Access, check_request, http_error, internal_error, security_headers
+from .access import (
+    KEY_HEADER,
+    TOKEN_SECONDS,
+    Access,
+    check_request,
+    errors,
+    http_error,
+    internal_error,
+    security_headers,
+)
 from .contract import CurrentSchema
 from .records import DISCLAIMER
 from .api import RecordsController, SearchController, StatusController
 from .live import LiveIndex, Loaded
 from .querylog import QueryLog, default_path
+from .schemas import WidgetToken
 from .scopes import Scopes
 
 if TYPE_CHECKING:
@@ -65,6 +75,24 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             return Response(documents.bad_highlight(doc_id), status_code=400, media_type=MediaType.HTML)
         return Response(documents.render(document, span, DISCLAIMER), media_type=MediaType.HTML)
 
+    @get(
+        "/api/widget-token",
+        tags=["access"],
+        sync_to_thread=False,
+        summary="A widget token with the scope of the key that asks: for the server that renders a page with the widget",
+        responses=errors(400, 401, 403, 429),
+    )
+    def widget_token(request: Request) -> WidgetToken:
+        """The page's server asks with its key and writes the token into the widget's `data-token`, so the key
+        never sits in the page's source. A token cannot ask: it would renew itself for ever."""
+        grant = access.grant(request.headers.get(KEY_HEADER), None)
+        if grant is None or not grant.by_key:
+            raise PermissionDeniedException(
+                detail=f"Bara en API-nyckel kan begära en token / only an API key ({KEY_HEADER}) gets a widget "
+                "token; without keys set (PROTOKOLLSOK_API_KEYS, PROTOKOLLSOK_SCOPES) the widget needs none"
+            )
+        return WidgetToken(access.token(grant.name), TOKEN_SECONDS)
+
     def current_index(request: Request) -> Loaded:
         """The index version as the request's key or token may see it (its scope, service/scopes.py)."""
         return live.current().within(access.scope_of(request))
@@ -93,6 +121,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
         route_handlers=[
             page,
             document_view,
+            widget_token,
             api,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],

@@ -238,3 +238,13 @@ def test_a_scope_file_without_a_widget_section_gives_the_widget_page_to_nobody(c
         assert httpx.get(f"{url}/api/facets", headers=_as(ADMIN_KEY)).json()["kommuner"][0] == "Kalix"
     finally:
         server.should_exit = True
+
+
+def test_a_page_gets_a_token_with_its_own_keys_scope_and_a_token_gets_none(scoped):
+    issued = httpx.get(f"{scoped}/api/widget-token", headers=_as(NORSJO_KEY))
+    assert issued.status_code == 200 and issued.json()["expires_in"] == 1800
+    token = issued.json()["token"]
+    assert httpx.get(f"{scoped}/api/facets", headers={"X-Widget-Token": token}).json()["kommuner"] == ["Norsjö"]
+    assert httpx.get(f"{scoped}/api/widget-token", headers={"X-Widget-Token": token}).status_code == 403
+    admin = httpx.get(f"{scoped}/api/widget-token", headers=_as(ADMIN_KEY)).json()["token"]
+    assert len(httpx.get(f"{scoped}/api/facets", headers={"X-Widget-Token": admin}).json()["kommuner"]) == 4
