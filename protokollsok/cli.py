@@ -542,8 +542,11 @@ def _serve(args, settings: Settings) -> int:
     from .indexes.synonyms import DEFAULT, Synonyms
     from .service.app import refuse_open, serve
     from .service.live import LiveIndex
+    from .service.scopes import Scopes
 
     refuse_open(settings, args.host, args.allow_open)  # before the model loads
+    if settings.scopes:
+        Scopes(settings.scopes)  # a broken scope file is reported with its line before the model loads
     _current_facets(settings)  # a missing index is reported before the model loads
     analyzer = Analyzer()
     live = LiveIndex(

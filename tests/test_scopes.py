@@ -248,3 +248,11 @@ def test_a_page_gets_a_token_with_its_own_keys_scope_and_a_token_gets_none(scope
     assert httpx.get(f"{scoped}/api/widget-token", headers={"X-Widget-Token": token}).status_code == 403
     admin = httpx.get(f"{scoped}/api/widget-token", headers=_as(ADMIN_KEY)).json()["token"]
     assert len(httpx.get(f"{scoped}/api/facets", headers={"X-Widget-Token": admin}).json()["kommuner"]) == 4
+
+
+def test_serve_refuses_a_broken_scope_file_at_start_naming_file_and_line(corpus_index, tmp_path, monkeypatch, capsys):
+    path = tmp_path / "scopes.toml"
+    path.write_text('[widget]\nkommuner = ["Umeå"]\n\n[[key]]\nname = "n"\nsha256 = "abc"\nkommuner = ["Norsjö"]\n')
+    monkeypatch.setenv("PROTOKOLLSOK_SCOPES", str(path))
+    assert main(["serve", "--index", str(corpus_index)]) == 2
+    assert f"{path}:4: sha256 must be the 64 hex digits" in capsys.readouterr().err
