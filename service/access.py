@@ -41,7 +41,8 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import Message, Scope
+from litestar.types import Message
+from litestar.types import Scope as ASGIScope  # not a record scope (protokollsok's Scope)
 
 from protokollsok.indexes.metadata import Scope
 
@@ -285,7 +286,7 @@ def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]
         ) from error
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
+async def security_headers(message: Message, scope: ASGIScope) -> None:
     """A `before_send` hook, so the headers go on every response: errors, 404s and static files included.
     Records, answers and the page with its token are never stored by a browser or proxy cache."""
     if message["type"] == "http.response.start":
