@@ -140,6 +140,24 @@ class Filters(msgspec.Struct, frozen=True, kw_only=True):
         return self
 
 
+class Scope(msgspec.Struct, frozen=True, kw_only=True):
+    """The records one client may see (service/scopes.py): kommuner, and optionally organ and document types,
+    folded like the filter columns. None allows every value of a field. Unlike Filters it is a set of values
+    per field, and no request widens it: indexes/scoped.py applies it below every filter."""
+
+    name: str
+    kommuner: frozenset[str] | None = None
+    organ: frozenset[str] | None = None
+    doc_types: frozenset[str] | None = None
+
+    def admits(self, kommun: str | None, organ: str | None, doc_type: str | None) -> bool:
+        """Whether a record with these values (as written or folded) is in the scope."""
+        return all(
+            allowed is None or fold(value or "") in allowed
+            for allowed, value in ((self.kommuner, kommun), (self.organ, organ), (self.doc_types, doc_type))
+        )
+
+
 def parse_date(value: str, name: str) -> str:
     from datetime import date
 
@@ -227,14 +245,23 @@ class Metadata:
         names = [d[0] for d in cursor.description]
         return [passage_from_row(dict(zip(names, r))) for r in cursor.fetchall()]
 
-    def facets(self) -> dict:
-        """The values the filters can take in this version: kommuner, organ, document types, date range."""
+    def facets(self, scope: Scope | None = None) -> dict:
+        """The values the filters can take in this version, or in a scope of it: kommuner, organ, document
+        types, date range."""
+        within, args = scope_sql(scope)
 
         def distinct(column: str) -> list[str]:
-            return [r[0] for r in self.db.execute(f"SELECT DISTINCT {column} FROM chunks WHERE {column} != '' ORDER BY {column}")]
+            query = f"SELECT DISTINCT {column} FROM chunks WHERE {column} != '' AND {within} ORDER BY {column}"
+            return [r[0] for r in self.db.execute(query, args)]
 
-        low, high = self.db.execute("SELECT MIN(date), MAX(date) FROM chunks").fetchone()
+        low, high = self.db.execute(f"SELECT MIN(date), MAX(date) FROM chunks WHERE {within}", args).fetchone()
         return {"kommuner": distinct("kommun"), "organ": distinct("organ"), "doc_types": distinct("doc_type"), "date_from": low, "date_to": high}
+
+    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
+        """Documents and chunks in the version, or in a scope of it."""
+        within, args = scope_sql(scope)
+        documents, chunks = self.db.execute(f"SELECT COUNT(DISTINCT doc_id), COUNT(*) FROM chunks WHERE {within}", args).fetchone()
+        return documents, chunks
 
     def filter_rows(self, filters: Filters) -> np.ndarray | None:
         """Row ids that pass every filter; None when there is no filter at all."""
@@ -276,6 +303,17 @@ def filter_sql(filters: Filters) -> tuple[str, list]:
     if filters.paragraf:
         where.append("paragraf = ?")
         args.append(parse_paragraf(filters.paragraf) or filters.paragraf)
+    return " AND ".join(where), args
+
+
+def scope_sql(scope: Scope | None) -> tuple[str, list]:
+    """A scope as one SQL condition over the chunks table (`1 = 1` for none), with `?` placeholders."""
+    where, args = ["1 = 1"], []
+    if scope is not None:
+        for column, allowed in (("kommun_f", scope.kommuner), ("organ_f", scope.organ), ("doc_type_f", scope.doc_types)):
+            if allowed is not None:
+                where.append(f"{column} IN ({','.join('?' * len(allowed))})" if allowed else "1 = 0")
+                args += sorted(allowed)
     return " AND ".join(where), args
 
 

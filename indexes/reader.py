@@ -21,7 +21,7 @@ from .answers import AnswerKinds
 from .columns import FILE as COLUMNS
 from .columns import Columns
 from .lexical import Lexical
-from .metadata import Filters, Metadata
+from .metadata import Filters, Metadata, Scope
 from .passage import Passage
 from .vectors import EXACT_FILE, Vectors
 
@@ -67,7 +67,10 @@ class Reader(Protocol):
 
     def document_ids(self) -> list[str]: ...
 
-    def facets(self) -> dict: ...
+    def facets(self, scope: Scope | None = None) -> dict: ...
+
+    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
+        """Documents and chunks, in the version or in a scope of it."""
 
     def frequencies(self) -> tuple[dict[str, int], np.ndarray, int]:
         """The lexical vocabulary (token → id), each token's document frequency by id, and the number of chunks."""
@@ -114,8 +117,11 @@ class MetadataReads:
     def document_ids(self) -> list[str]:
         return self.meta.document_ids()
 
-    def facets(self) -> dict:
-        return self.meta.facets()
+    def facets(self, scope: Scope | None = None) -> dict:
+        return self.meta.facets(scope)
+
+    def counts(self, scope: Scope | None = None) -> tuple[int, int]:
+        return self.meta.counts(scope)
 
 
 def read_ahead(folder: Path) -> threading.Thread:

@@ -18,6 +18,7 @@ the chunks of that case or § come first, then chunks that mention it, each grou
 
 from __future__ import annotations
 
+import copy
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from .embed import Embedder
 from .metadata import Filters
 from .passage import Passage
 from .question import Question, Vocabulary
-from .reader import IndexVersion, LexicalScores
+from .reader import IndexVersion, LexicalScores, Reader
 from .recipe import Recipe
 from .synonyms import DERIVATIONS, Synonyms
 from protokollsok.ingest.language import ANSWER_KINDS
@@ -111,6 +112,18 @@ class Searcher:
     def close(self) -> None:
         self._dense_threads.shutdown(wait=False)
         self.reader.close()
+
+    def within(self, reader: Reader) -> "Searcher":
+        """This searcher over a narrower reader (a scope's, indexes/scoped.py): the same model, recipe and
+        threads; its own case timelines and its own kommuner to read questions with, so that neither knows a
+        record outside the reader (a kommun outside the scope reads like a place the index does not hold)."""
+        narrowed = copy.copy(self)
+        narrowed.reader = reader
+        narrowed.vocabulary = Vocabulary(
+            self.analyzer, self.synonyms, reader.facets()["kommuner"], self.vocabulary.derivations
+        )
+        narrowed.cases = Cases(reader)
+        return narrowed
 
     def read(self, text: str) -> Question:
         """The question read once with this version's vocabulary; search, evidence and answers take it."""

@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     handler.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     try:
-        if args.run is _build_model:
-            return _build_model(args)
+        if args.run in (_build_model, _hash_key):
+            return args.run(args)
         settings = Settings.load(
             index=getattr(args, "index", None), model=getattr(args, "model", None), max_mb=getattr(args, "max_mb", None),
             synonyms=getattr(args, "synonyms", None), backend=getattr(args, "backend", None),
@@ -94,6 +94,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub.set_defaults(run=_build_model)
     sub.add_argument("--force", action="store_true", help="rebuild even when the folder is up to date")
+
+    sub = commands.add_parser(
+        "hash-key",
+        help="Print the SHA-256 of an API key read from stdin: what the scope file (PROTOKOLLSOK_SCOPES) stores "
+        "instead of the key.",
+    )
+    sub.set_defaults(run=_hash_key)
 
     sub = command("ingest", _ingest, "Add or replace records (files or folders of PDF, DOCX, HTML, text).")
     sub.add_argument("paths", nargs="+", type=Path, help="files or folders of records")
@@ -173,6 +180,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--update-gate", action="store_true", help="write this run's figures to the --gate BASELINE instead")
     sub.add_argument("--synonyms", help=SYNONYMS_HELP)
     return parser
+
+
+def _hash_key(args) -> int:
+    """From stdin, so the key is in no shell history and no process list."""
+    from protokollsok.service.scopes import hash_key
+
+    key = sys.stdin.readline().strip()
+    if not key:
+        raise ValueError("hash-key: no key on stdin; e.g. `protokollsok hash-key < nyckel.txt`")
+    print(hash_key(key))
+    return 0
 
 
 def _no_wait(sub: argparse.ArgumentParser) -> None:
@@ -524,8 +542,11 @@ def _serve(args, settings: Settings) -> int:
     from .indexes.synonyms import DEFAULT, Synonyms
     from .service.app import refuse_open, serve
     from .service.live import LiveIndex
+    from .service.scopes import Scopes
 
     refuse_open(settings, args.host, args.allow_open)  # before the model loads
+    if settings.scopes:
+        Scopes(settings.scopes)  # a broken scope file is reported with its line before the model loads
     _current_facets(settings)  # a missing index is reported before the model loads
     analyzer = Analyzer()
     live = LiveIndex(

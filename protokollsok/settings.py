@@ -61,6 +61,7 @@ class Settings:
     token_secret: str = ""
     cors_origins: str = ""
     widget_networks: str = ""
+    scopes: Path | None = None
     min_free_mb: int = 256
     rate_per_minute: int = 120
     max_query_chars: int = 500
@@ -77,7 +78,7 @@ class Settings:
             raw = flag if flag is not None else env
             if raw is None:
                 continue
-            kind = {"index": Path, "model": str, "synonyms": Path, "max_mb": float, "keep_versions": int, "dense_weight": float, "log_days": int,
+            kind = {"index": Path, "model": str, "synonyms": Path, "scopes": Path, "max_mb": float, "keep_versions": int, "dense_weight": float, "log_days": int,
                     "rate_per_minute": int, "max_query_chars": int, "min_free_mb": int}.get(f.name, str)
             try:
                 values[f.name] = kind(raw)

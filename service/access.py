@@ -11,6 +11,10 @@ listens on loopback unless told `--allow-open`):
   `X-API-Key` or a widget token in `X-Widget-Token`; a link to the document view carries the token as
   `?token=`, since a link cannot carry a header.
 
+With a scope file (`PROTOKOLLSOK_SCOPES`, service/scopes.py) a key or token sees only its scope's records:
+`grant` says which, a widget token carries its scope's name under its signature, and `GET /api/widget-token`
+gives a page's server a token of its own key's scope (app.py).
+
 Rate limits count a valid key in its own bucket and everything else (no key, a wrong key, a token) by the
 client address, so a made-up key per request buys nothing. A 429 says when to retry (`Retry-After`).
 Every response carries the security headers: a CSP without inline script, `nosniff`, no referrer, a
@@ -28,6 +32,7 @@ import logging
 import re
 import secrets
 import time
+from dataclasses import dataclass
 
 from litestar import Request, Response
 from litestar.connection import ASGIConnection
@@ -36,19 +41,28 @@ from litestar.exceptions import HTTPException, NotAuthorizedException, Permissio
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from litestar.types import Message, Scope
+from litestar.types import Message
+from litestar.types import Scope as ASGIScope  # not a record scope (protokollsok's Scope)
+
+from protokollsok.indexes.metadata import Scope
 
 from . import personnummer
 from .schemas import Error
+from .scopes import WIDGET, Scopes, ScopeTable, hash_key
 
 TOKEN_SECONDS = 30 * 60
 KEY_HEADER = "X-API-Key"
 TOKEN_HEADER = "X-Widget-Token"
 TOKEN_PARAMETER = "token"
 LOOPBACK = "127.0.0.0/8,::1"
-# A widget token as `token()` writes it: a 10-digit expiry and an unpadded base64url SHA-256 (43 characters).
-# Checked by its shape first, so no crafted value (5,000 digits, `²`, non-ASCII) reaches int() or hmac.
-_TOKEN = re.compile(r"([0-9]{1,12})\.([A-Za-z0-9_-]{43})", re.ASCII)
+# A widget token as `token()` writes it: a 10-digit expiry, the base64url name of its scope if it has one, and
+# an unpadded base64url SHA-256 (43 characters). Checked by its shape first, so no crafted value (5,000 digits,
+# `²`, non-ASCII) reaches int(), base64 or hmac.
+_TOKEN = re.compile(r"([0-9]{1,12})(?:\.([A-Za-z0-9_-]{1,200}))?\.([A-Za-z0-9_-]{43})", re.ASCII)
+_UNAUTHORIZED = (
+    "Åtkomsten har gått ut eller saknas: ladda om sidan / missing or invalid API key "
+    f"({KEY_HEADER}) or expired widget token ({TOKEN_HEADER})"
+)
 # An ask body is one flat object; nothing valid nests deeper than this, and the JSON decoders recurse.
 MAX_JSON_DEPTH = 8
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -93,36 +107,91 @@ class BadRequest(HTTPException):
         super().__init__(detail=f"{swedish} / {english}", extra={"field": field})
 
 
-class Access:
-    """The access model of the module docstring, decided in one place: `guard` for every route, `client` for
-    the rate limit."""
+@dataclass(frozen=True)
+class Grant:
+    """What a valid key or widget token may see: `scope` None is every record. `name` is the scope file's
+    name for it (None for a key of PROTOKOLLSOK_API_KEYS), which a token issued for it carries."""
 
-    def __init__(self, keys: list[str], secret: str | None = None, widget_networks: str = ""):
+    scope: Scope | None
+    name: str | None = None
+    by_key: bool = False
+
+
+class Access:
+    """The access model of the module docstring, decided in one place: `guard` for every route, `scope_of`
+    for what a request may see, `client` for the rate limit."""
+
+    def __init__(
+        self, keys: list[str], secret: str | None = None, widget_networks: str = "", scopes: Scopes | None = None
+    ):
         self.keys = [k for k in keys if k]
         self.secret = (secret or secrets.token_hex(32)).encode()
         self.widget_networks = _networks(widget_networks or LOOPBACK)
+        self.scopes = scopes
 
     @property
     def required(self) -> bool:
-        return bool(self.keys)
+        return bool(self.keys) or self.scopes is not None
 
-    def token(self, now: float | None = None) -> str:
-        """A widget token: its expiry time and an HMAC of it, so the server needs to store nothing."""
+    def token(self, name: str | None = None, now: float | None = None) -> str:
+        """A widget token: its expiry time, the name of the scope it sees (none: everything) and an HMAC of
+        both, so the server needs to store nothing and nobody can change the scope a token carries."""
         if not self.required:
             return ""
-        expires = str(int((now or time.time()) + TOKEN_SECONDS))
-        return f"{expires}.{self._sign(expires)}"
+        signed = str(int((now or time.time()) + TOKEN_SECONDS))
+        if name is not None:
+            signed += "." + base64.urlsafe_b64encode(name.encode()).decode().rstrip("=")
+        return f"{signed}.{self._sign(signed)}"
+
+    def widget_token(self) -> str:
+        """The widget page's token: everything without a scope file, else the file's [widget] scope; a scope
+        file without one gives the page to nobody, so records for one kommun's staff never reach it by default."""
+        if self.scopes is None:
+            return self.token()
+        if not self.scopes.current().has_widget:
+            raise PermissionDeniedException(
+                detail="Widgeten har ingen behörighet / the scope file "
+                f"{self.scopes.path} has no [widget] section: add one, e.g. [widget] kommuner = [\"Norsjö\"]"
+            )
+        return self.token(WIDGET)
+
+    def grant(self, key: str | None, token: str | None, now: float | None = None) -> Grant | None:
+        """What this key or token may see, or None when it is no valid credential. A key in the scope file
+        sees its scope, even if PROTOKOLLSOK_API_KEYS lists it too; a key only there sees everything."""
+        if not self.required:
+            return Grant(None)
+        table = self.scopes.current() if self.scopes else ScopeTable()
+        if key:
+            digest = hash_key(key)
+            if digest in table.by_hash:
+                name = table.by_hash[digest]
+                return Grant(table.by_name[name], name, True)
+            if any(hmac.compare_digest(key.encode(), k.encode()) for k in self.keys):
+                return Grant(None, None, True)
+        m = _TOKEN.fullmatch(token or "")
+        if not m or int(m[1]) <= (now or time.time()):
+            return None
+        signed = m[1] if m[2] is None else f"{m[1]}.{m[2]}"
+        if not hmac.compare_digest(m[3], self._sign(signed)):
+            return None
+        if m[2] is None:
+            return Grant(None)
+        name = base64.urlsafe_b64decode(m[2] + "=" * (-len(m[2]) % 4)).decode()
+        return Grant(table.by_name[name], name) if name in table.by_name else None  # a scope since removed: none
 
     def allowed(self, key: str | None, token: str | None, now: float | None = None) -> bool:
-        if not self.required:
-            return True
-        if self.valid_key(key):
-            return True
-        m = _TOKEN.fullmatch(token or "")
-        return bool(m) and int(m[1]) > (now or time.time()) and hmac.compare_digest(m[2], self._sign(m[1]))
+        return self.grant(key, token, now) is not None
 
     def valid_key(self, key: str | None) -> bool:
-        return bool(key) and any(hmac.compare_digest(key.encode(), k.encode()) for k in self.keys)
+        grant = self.grant(key, None) if key else None
+        return grant is not None and grant.by_key
+
+    def scope_of(self, connection: ASGIConnection) -> Scope | None:
+        """The scope of the request's key or token (None: every record); the guard has let it in."""
+        grant = self.grant(connection.headers.get(KEY_HEADER), _token_of(connection))
+        if grant is None:
+            raise NotAuthorizedException(detail=_UNAUTHORIZED)
+        return grant.scope
 
     def widget_allowed(self, address: str | None) -> bool:
         if not self.required:
@@ -144,12 +213,8 @@ class Access:
                     "in PROTOKOLLSOK_WIDGET_NETWORKS"
                 )
             return
-        token = connection.headers.get(TOKEN_HEADER) or connection.query_params.get(TOKEN_PARAMETER)
-        if not self.allowed(connection.headers.get(KEY_HEADER), token):
-            raise NotAuthorizedException(
-                detail="Åtkomsten har gått ut eller saknas: ladda om sidan / missing or invalid API key "
-                f"({KEY_HEADER}) or expired widget token ({TOKEN_HEADER})"
-            )
+        if not self.allowed(connection.headers.get(KEY_HEADER), _token_of(connection)):
+            raise NotAuthorizedException(detail=_UNAUTHORIZED)
 
     def client(self, request: Request) -> str:
         """Whom a rate limit counts: a valid API key, else the address (a wrong key must not open a bucket)."""
@@ -190,6 +255,10 @@ async def check_request(request: Request) -> None:
         )
 
 
+def _token_of(connection: ASGIConnection) -> str | None:
+    return connection.headers.get(TOKEN_HEADER) or connection.query_params.get(TOKEN_PARAMETER)
+
+
 def json_depth(body: bytes) -> int:
     """The deepest nesting of arrays and objects in `body`, strings skipped; malformed JSON is left to the
     decoder, which refuses it."""
@@ -217,7 +286,7 @@ def _networks(value: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]
         ) from error
 
 
-async def security_headers(message: Message, scope: Scope) -> None:
+async def security_headers(message: Message, scope: ASGIScope) -> None:
     """A `before_send` hook, so the headers go on every response: errors, 404s and static files included.
     Records, answers and the page with its token are never stored by a browser or proxy cache."""
     if message["type"] == "http.response.start":

@@ -12,12 +12,12 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from litestar import Litestar, MediaType, Response, Router, get
+from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.config.cors import CORSConfig
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 from litestar.di import Provide
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery
@@ -27,12 +27,23 @@ from protokollsok.indexes.search import one_thread_per_query
 from protokollsok.settings import Settings
 
 from . import documents
-from .access import Access, check_request, http_error, internal_error, security_headers
+from .access import (
+    KEY_HEADER,
+    TOKEN_SECONDS,
+    Access,
+    check_request,
+    errors,
+    http_error,
+    internal_error,
+    security_headers,
+)
 from .contract import CurrentSchema
 from .records import DISCLAIMER
 from .api import RecordsController, SearchController, StatusController
 from .live import LiveIndex, Loaded
 from .querylog import QueryLog, default_path
+from .schemas import WidgetToken
+from .scopes import Scopes
 
 if TYPE_CHECKING:
     import uvicorn
@@ -50,11 +61,12 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
     def page() -> str:
         """The widget page; its token lets the widget call the API without ever holding a key. Only the
         widget networks get it (access.py)."""
-        return (STATIC / "index.html").read_text(encoding="utf-8").replace("__WIDGET_TOKEN__", access.token())
+        token = access.widget_token()
+        return (STATIC / "index.html").read_text(encoding="utf-8").replace("__WIDGET_TOKEN__", token)
 
     @get("/documents/{doc_id:str}", media_type=MediaType.HTML, include_in_schema=False, sync_to_thread=True)
-    def document_view(doc_id: FromPath[str], highlight: FromQuery[str | None] = None) -> Response[str]:
-        document = live.current().reader.document(doc_id)
+    def document_view(request: Request, doc_id: FromPath[str], highlight: FromQuery[str | None] = None) -> Response[str]:
+        document = live.current().within(access.scope_of(request)).reader.document(doc_id)
         if document is None:
             return Response(documents.not_found(doc_id), status_code=404, media_type=MediaType.HTML)
         try:
@@ -63,8 +75,27 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             return Response(documents.bad_highlight(doc_id), status_code=400, media_type=MediaType.HTML)
         return Response(documents.render(document, span, DISCLAIMER), media_type=MediaType.HTML)
 
-    def current_index() -> Loaded:
-        return live.current()
+    @get(
+        "/api/widget-token",
+        tags=["access"],
+        sync_to_thread=False,
+        summary="A widget token with the scope of the key that asks: for the server that renders a page with the widget",
+        responses=errors(400, 401, 403, 429),
+    )
+    def widget_token(request: Request) -> WidgetToken:
+        """The page's server asks with its key and writes the token into the widget's `data-token`, so the key
+        never sits in the page's source. A token cannot ask: it would renew itself for ever."""
+        grant = access.grant(request.headers.get(KEY_HEADER), None)
+        if grant is None or not grant.by_key:
+            raise PermissionDeniedException(
+                detail=f"Bara en API-nyckel kan begära en token / only an API key ({KEY_HEADER}) gets a widget "
+                "token; without keys set (PROTOKOLLSOK_API_KEYS, PROTOKOLLSOK_SCOPES) the widget needs none"
+            )
+        return WidgetToken(access.token(grant.name), TOKEN_SECONDS)
+
+    def current_index(request: Request) -> Loaded:
+        """The index version as the request's key or token may see it (its scope, service/scopes.py)."""
+        return live.current().within(access.scope_of(request))
 
     def guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         access.guard(connection, handler)
@@ -90,6 +121,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
         route_handlers=[
             page,
             document_view,
+            widget_token,
             api,
             create_static_files_router(path="/static", directories=[STATIC], include_in_schema=False),
         ],
@@ -109,7 +141,7 @@ def create_app(settings: Settings, live: LiveIndex, access: Access) -> Litestar:
             title="Protokollsök",
             version="1",
             path="/schema",
-            render_plugins=[CurrentSchema(live, settings.max_query_chars)],
+            render_plugins=[CurrentSchema(live, settings.max_query_chars, access.scope_of)],
         ),
         request_max_body_size=MAX_BODY_BYTES,
         on_shutdown=[querylog.close],
@@ -121,7 +153,8 @@ def serve(settings: Settings, live: LiveIndex, host: str, port: int, allow_open:
     """Refuses to listen beyond this machine without keys unless `allow_open` says the network is trusted."""
     import uvicorn
 
-    access = Access(settings.api_keys.split(","), settings.token_secret or None, settings.widget_networks)
+    scopes = Scopes(settings.scopes) if settings.scopes else None
+    access = Access(settings.api_keys.split(","), settings.token_secret or None, settings.widget_networks, scopes)
     refuse_open(settings, host, allow_open)
     one_thread_per_query()  # requests run side by side; one query on both cores ran at half speed when busy
     app = create_app(settings, live, access)
@@ -139,7 +172,7 @@ def serve(settings: Settings, live: LiveIndex, host: str, port: int, allow_open:
 
 def refuse_open(settings: Settings, host: str, allow_open: bool) -> None:
     """Without keys, every record is open to whoever reaches the address: only loopback, unless told."""
-    if not settings.api_keys.strip(",") and host not in LOOPBACK_HOSTS and not allow_open:
+    if not settings.api_keys.strip(",") and not settings.scopes and host not in LOOPBACK_HOSTS and not allow_open:
         raise ValueError(
             f"serve --host {host}: no API keys are set (PROTOKOLLSOK_API_KEYS), so every record would be open to "
             "anyone who can reach this address. Set keys, listen on 127.0.0.1, or give --allow-open if the "

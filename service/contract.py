@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import threading
-from typing import Any
+from typing import Any, Callable
 
 import msgspec
 from litestar import Request
 from litestar.openapi.plugins import JsonRenderPlugin
+
+from protokollsok.indexes.metadata import Scope
 
 from .live import LiveIndex
 
@@ -29,22 +31,27 @@ _FACETS = {"kommun": "kommuner", "organ": "organ", "doc_type": "doc_types"}
 
 
 class CurrentSchema(JsonRenderPlugin):
-    """Serves `/schema` and `/schema/openapi.json`: Litestar's document, refined once per index version."""
+    """Serves `/schema` and `/schema/openapi.json`: Litestar's document, refined once per index version and
+    scope, so that a scoped client's document lists only the kommuner, organ and types it may filter on."""
 
-    def __init__(self, live: LiveIndex, max_query_chars: int):
+    def __init__(self, live: LiveIndex, max_query_chars: int, scope_of: Callable[[Request], Scope | None]):
         super().__init__(path=["/", "/openapi.json"])
         self.live = live
         self.max_query_chars = max_query_chars
+        self.scope_of = scope_of
         self._lock = threading.Lock()
-        self._rendered: tuple[str, bytes] | None = None
+        self._rendered: tuple[str, dict[Scope | None, bytes]] = ("", {})
 
     def render(self, request: Request, openapi_schema: dict[str, Any]) -> bytes:
-        loaded = self.live.current()
+        scope = self.scope_of(request)
+        loaded = self.live.current().within(scope)
         with self._lock:
-            if self._rendered is None or self._rendered[0] != loaded.version:
-                document = refine(openapi_schema, loaded.facets, self.max_query_chars)
-                self._rendered = (loaded.version, msgspec.json.encode(document))
-            return self._rendered[1]
+            if self._rendered[0] != loaded.version:
+                self._rendered = (loaded.version, {})
+            rendered = self._rendered[1]
+            if scope not in rendered:
+                rendered[scope] = msgspec.json.encode(refine(openapi_schema, loaded.facets, self.max_query_chars))
+            return rendered[scope]
 
 
 def refine(openapi_schema: dict[str, Any], facets: dict, max_query_chars: int) -> dict[str, Any]:

@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from protokollsok.indexes.analyzer import Analyzer
 from protokollsok.indexes.backend import Backend
 from protokollsok.indexes.embed import Embedder
+from protokollsok.indexes.metadata import Scope
 from protokollsok.indexes.reader import Reader
+from protokollsok.indexes.scoped import ScopedReader
 from protokollsok.indexes.synonyms import Synonyms
 
 from .generator import Generator
@@ -35,10 +37,23 @@ class Loaded:
     manifest: dict
     facets: dict
     queries: Queries
+    _scoped: dict[Scope, "Loaded"] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def reader(self) -> Reader:
         return self.queries.searcher.reader
+
+    def within(self, scope: Scope | None) -> "Loaded":
+        """This version as a client with `scope` sees it (None: all of it): its records, facets and counts
+        only. Built once per version and scope; a scope file's change makes a new Scope, so a new one."""
+        if scope is None:
+            return self
+        if scope not in self._scoped:
+            reader = ScopedReader(self.reader, scope)
+            documents, chunks = reader.counts()
+            manifest = {**self.manifest, "documents": documents, "chunks": chunks}
+            self._scoped[scope] = Loaded(self.version, manifest, reader.facets(), self.queries.within(reader))
+        return self._scoped[scope]
 
 
 class LiveIndex:

@@ -14,7 +14,7 @@ from protokollsok.indexes.embed import Embedder
 from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.passage import cited
 from protokollsok.indexes.question import Question
-from protokollsok.indexes.reader import IndexVersion
+from protokollsok.indexes.reader import IndexVersion, Reader
 from protokollsok.indexes.recipe import Recipe
 from protokollsok.indexes.search import Result, Searcher
 from protokollsok.indexes.synonyms import Synonyms
@@ -49,6 +49,11 @@ class Queries:
         searcher = Searcher(version, embedder, analyzer, synonyms, recipe)
         evidence = Evidence(analyzer, searcher.reader, recipe)
         return cls(searcher, evidence, Answerer(searcher, evidence, generator))
+
+    def within(self, reader: Reader) -> "Queries":
+        """The same queries over a narrower reader (a client's scope): search, answers and cases see only it."""
+        searcher = self.searcher.within(reader)
+        return Queries(searcher, self.evidence, Answerer(searcher, self.evidence, self.answerer.generator))
 
     def read(self, text: str) -> Question:
         return self.searcher.read(personnummer.mask(text))

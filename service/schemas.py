@@ -128,6 +128,14 @@ class VersionInfo(msgspec.Struct):
     """How this version ranks and when it answers (indexes/recipe.py), with the administrator's overrides."""
 
 
+class WidgetToken(msgspec.Struct):
+    """A widget token for a page that embeds the widget, seeing what the key that asked for it sees."""
+
+    token: str
+    expires_in: int
+    """Seconds it stays valid."""
+
+
 class Error(msgspec.Struct):
     status_code: int
     detail: str
