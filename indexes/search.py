@@ -195,7 +195,7 @@ class Searcher:
         top = min(self.recipe.reader_candidates, len(passages))
         scores = self.reranker.scores(question.text, [indexed_text(p) for p in passages[:top]])
         fused = np.array([score for _, score in ranked[:top]])
-        mixed = (1 - self.recipe.reader_weight) * _minmax(fused) + self.recipe.reader_weight * _minmax(scores)
+        mixed = (1 - self.recipe.reader_weight) * _spread(fused) + self.recipe.reader_weight * _spread(scores)
         order = sorted(range(top), key=lambda i: (-tiers.get(ranked[i][0], 0), -mixed[i]))
         order += range(top, len(passages))
         timings.reader = time.perf_counter() - started
@@ -277,6 +277,13 @@ def _minmax(scores: np.ndarray) -> np.ndarray:
     scores = scores.astype(np.float64)
     low, high = scores.min(initial=0.0), scores.max(initial=0.0)
     return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+
+
+def _spread(scores: np.ndarray) -> np.ndarray:
+    """Scores scaled so that the lowest of them is 0 and the highest 1 (all 0 when they are equal): a reader's
+    sigmoids may sit in a narrow band, so only their spread over the candidates it read can reorder them."""
+    low, high = (float(scores.min()), float(scores.max())) if len(scores) else (0.0, 0.0)
+    return (scores - low) / (high - low) if high > low else np.zeros(len(scores))
 
 
 def _rank_scores(scores: np.ndarray, k: int) -> np.ndarray:

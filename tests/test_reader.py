@@ -99,6 +99,23 @@ def test_reader_orders_the_top_by_its_own_scores(corpus_index, embedder, analyze
     assert changed, "the reader's scores reorder at least one question's hits"
 
 
+def test_reader_mixes_its_scores_with_the_fused_ones_by_the_recipe_weight(corpus_index, embedder, analyzer, reranker):
+    """At the default weight (0.5) the shown order is the fused top 20 sorted by the mean of the two scores,
+    each scaled from its lowest (0) to its highest (1) over those 20."""
+
+    def spread(values: list[float]) -> list[float]:
+        return [(v - min(values)) / (max(values) - min(values)) for v in values]
+
+    plain = _queries(corpus_index, embedder, analyzer)
+    read = _queries(corpus_index, embedder, analyzer, reranker)
+    for text in QUESTIONS:
+        top = plain.result(text, read.searcher.recipe.reader_candidates).hits
+        scores = reranker.scores(read.read(text).text, [indexed_text(h.passage) for h in top]).tolist()
+        mixed = [0.5 * f + 0.5 * r for f, r in zip(spread([h.score for h in top]), spread(scores))]
+        expected = [top[i].passage.chunk_id for i in sorted(range(len(top)), key=lambda i: -mixed[i])][:10]
+        assert [h.passage.chunk_id for h in read.result(text, 10).hits] == expected, text
+
+
 def test_reader_at_weight_zero_keeps_the_fused_order(corpus_index, embedder, analyzer, reranker):
     plain = _queries(corpus_index, embedder, analyzer)
     read = _queries(corpus_index, embedder, analyzer, reranker, reader_weight=0.0)
