@@ -58,13 +58,15 @@ def evaluate_answers(questions: list[Question], queries: Queries) -> list[dict]:
     return records
 
 
-def summarise_answers(records: list[dict], recipe: Recipe) -> dict:
+def summarise_answers(records: list[dict], recipe: Recipe, judge: str | None = None) -> dict:
+    """`judge`: the model of the judge that ruled on the answers (service/judge.py), None without one."""
     answerable = [r for r in records if r["answerable"]]
     unanswerable = [r for r in records if not r["answerable"]]
     statements = [v for r in records for v in r["verbatim"]]
     answered = [r for r in records if r["answered"]]
     return {
         "threshold": recipe.threshold,
+        "judge": judge,
         "answerable": len(answerable),
         "unanswerable": len(unanswerable),
         "answered_with_evidence": _share(r["correct_evidence"] for r in answerable),

@@ -13,7 +13,8 @@ def markdown(summary: dict) -> str:
     modes = summary["modes"]
     lines = [
         f"## Retrieval on {summary['question_set']} (index {summary['index_version']}, fusion {summary['fusion']}, "
-        f"dense weight {summary['dense_weight']}, synonyms {summary.get('synonyms')})",
+        f"dense weight {summary['dense_weight']}, synonyms {summary.get('synonyms')}"
+        + (f", reader {summary['reader']})" if summary.get("reader") else ")"),
         "",
         "| mode | questions | " + " | ".join(_FIGURES) + " | p50 ms | p95 ms |",
         "|---|---:|" + "---:|" * (len(_FIGURES) + 2),
@@ -40,7 +41,8 @@ def _answer_lines(answers: dict | str) -> list[str]:
         return [f"Answers: {answers}"]
     a = answers
     lines = [
-        f"## Answers and abstention ({a['answerable']} answerable, {a['unanswerable']} unanswerable, threshold {a['threshold']})",
+        f"## Answers and abstention ({a['answerable']} answerable, {a['unanswerable']} unanswerable, threshold {a['threshold']}"
+        + (f", judge {a['judge']})" if a.get("judge") else ")"),
         "",
         "| answered with correct evidence | unanswerable abstained | false abstention | gold shown (answer or possible) "
         "| possible | verbatim | mean words | ask p50 ms | ask p95 ms |",

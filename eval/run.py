@@ -39,7 +39,8 @@ def run(args, queries: Queries) -> int:
         from .answers import evaluate_answers, summarise_answers
 
         answer_records = evaluate_answers(questions, queries)
-        summary["answers"] = summarise_answers(answer_records, searcher.recipe)
+        judge = queries.answerer.judge
+        summary["answers"] = summarise_answers(answer_records, searcher.recipe, judge.generator.model if judge else None)
     folder = args.report or Path("var/eval")
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(
@@ -118,6 +119,7 @@ def summarise(records: list[dict], modes: list[str], searcher: Searcher, questio
         "fusion": searcher.recipe.fusion,
         "dense_weight": searcher.recipe.dense_weight,
         "synonyms": str(searcher.synonyms.path) if searcher.synonyms else None,
+        "reader": str(searcher.reranker.folder) if searcher.reranker else None,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "modes": by_mode,
         "answers": "not measured: run with --ask",

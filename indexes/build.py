@@ -26,6 +26,7 @@ from .embed import Embedder, EmbeddingCache, text_hash
 from .lexical import Lexical
 from .metadata import FILE as META_FILE
 from .metadata import Metadata
+from .passage import Passage
 from .recipe import DEFAULT as RECIPE
 from .store import Store, Version
 from .vectors import APPROXIMATE_FROM, Vectors
@@ -43,8 +44,8 @@ class Entry:
     source_hash: str
 
 
-def indexed_text(chunk: Chunk) -> str:
-    """What the models read: the unit's title, §, Dnr and section in front of the chunk's own text."""
+def indexed_text(chunk: Chunk | Passage) -> str:
+    """What the models read (the embedding model, a site's reader): the unit's title, §, Dnr and section in front of the chunk's own text."""
     head = " · ".join(x for x in (chunk.title, chunk.paragraf, chunk.dnr_as_written, chunk.section) if x)
     return f"{head}\n{chunk.text}"
 

@@ -82,12 +82,31 @@ class Recipe:
     """Lead of a sentence holding the kind of answer asked for, when the extract is chosen within a passage."""
     extract_decision_bonus: float = 0.3
     """Lead of a sentence that states a decision or proposal, when a question asks about a decision."""
+    reader_candidates: int = 20
+    """How many of the fused ranking's top a site's reader (`PROTOKOLLSOK_READER`, rerank.py) re-scores: twice
+    `answer_candidates`, so it can lift a passage from below what `ask` reads. The reader fields are not
+    measured here, since no reader helped on dev (issue 20: a cross-encoder trained from e5 separated answers
+    from near misses at an AUC of 0.40–0.54); a site measures its own with `eval --ask` (README)."""
+    reader_weight: float = 0.5
+    """Share of the reader's score in the rerank of those candidates, both min-max normalised over them as in
+    convex fusion; the fused score has the rest. Half and half until a site's eval says otherwise."""
+    reader_threshold: float = 0.5
+    """Reader score (its sigmoid, 0–1) under which the `reader` check fails: where a cross-encoder trained on
+    relevant / not relevant pairs puts the boundary."""
+    reader_missing: float = 0.5
+    """Strength kept when the reader scores a passage under `reader_threshold`."""
+    judge_missing: float = 0.5
+    """Strength kept when the judge (`PROTOKOLLSOK_JUDGE`, service/judge.py) says the best unit does not
+    answer, or quotes words the unit does not hold; the strength is also kept under the threshold of the level
+    it had, so such a verdict always lowers the level by at least one step."""
 
     def __post_init__(self):
         if self.fusion not in FUSIONS:
             raise ValueError(f"fusion: '{self.fusion}' is not one of {', '.join(FUSIONS)}")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ValueError(f"dense_weight: {self.dense_weight} is not between 0 and 1")
+        if not 0.0 <= self.reader_weight <= 1.0:
+            raise ValueError(f"reader_weight: {self.reader_weight} is not between 0 and 1")
 
     def to_manifest(self) -> dict:
         return asdict(self)

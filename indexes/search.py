@@ -11,6 +11,9 @@ FEATURES and ranked by the recipe's weights (recipe.py):
 - whether it belongs to a kommun the query names ("sjukfrånvaro i Luleå"), a soft filter, since a
   question may compare kommuner;
 - whether it holds the kind of answer the question asks for, an amount or a date (answers.py).
+A site's reader (rerank.py, off unless `PROTOKOLLSOK_READER` names one) then re-scores the top of a hybrid
+ranking, question beside passage, and reorders it by the recipe's mix of its score and the fused one; a
+hit's `score` stays the fused score and its `reader` holds the reader's.
 The question arrives read once (question.py). The weights were derived with `protokollsok eval` on eval/dev.jsonl and checked on eval/heldout.jsonl; they
 sit on a flat optimum (dense weight 0.4–0.6, leads ×0.75–1). A Dnr or § in the query is an exact request:
 the chunks of that case or § come first, then chunks that mention it, each group in that order.
@@ -27,6 +30,7 @@ from functools import partial
 import numpy as np
 
 from .analyzer import Analyzer
+from .build import indexed_text
 from .cases import Cases
 from .embed import Embedder
 from .metadata import Filters
@@ -34,6 +38,7 @@ from .passage import Passage
 from .question import Question, Vocabulary
 from .reader import IndexVersion, LexicalScores, Reader
 from .recipe import Recipe
+from .rerank import Reranker
 from .synonyms import DERIVATIONS, Synonyms
 from protokollsok.ingest.language import ANSWER_KINDS
 
@@ -46,6 +51,8 @@ class Hit:
     rank: int
     score: float
     passage: Passage
+    reader: float | None = None
+    """The site's reader's score (rerank.py) of this passage for the question; None without a reader."""
 
 
 @dataclass
@@ -54,6 +61,7 @@ class Timings:
     lexical: float = 0.0
     dense: float = 0.0
     fusion: float = 0.0
+    reader: float = 0.0
 
 
 @dataclass
@@ -84,6 +92,7 @@ class Searcher:
         analyzer: Analyzer,
         synonyms: Synonyms | None = None,
         recipe: Recipe | None = None,
+        reranker: Reranker | None = None,
     ):
         if version.manifest.get("model") != embedder.model_id:
             raise ValueError(
@@ -101,6 +110,7 @@ class Searcher:
         self.embedder = embedder
         self.analyzer = analyzer
         self.synonyms = synonyms
+        self.reranker = reranker
         self.normalise = _minmax if self.recipe.fusion == "convex" else partial(_rank_scores, k=self.recipe.rrf_k)
         self.weights = weights(self.recipe)
         # The dense half runs on a thread of its own while BM25 runs: torch and faiss work outside the GIL, so
@@ -147,19 +157,28 @@ class Searcher:
         vector, dense = nearest.result() if nearest else (np.zeros(0, dtype=np.float32), {})
 
         started = time.perf_counter()
+        tiers: dict[int, int] = {}
         if mode == "hybrid":
             rows, features, tiers = self.features(question, allowed, lexical, dense, vector)
             fused = features @ self.weights
             ranked = sorted(zip(rows.tolist(), fused.tolist()), key=lambda item: (-tiers.get(item[0], 0), -item[1]))
         else:
             ranked = sorted((lexical.top if lexical else dense).items(), key=lambda item: -item[1])
-        ranked = self._distinct(ranked, k)
+        rerank = self.reranker is not None and mode == "hybrid"
+        ranked = self._distinct(ranked, max(k, self.recipe.reader_candidates) if rerank else k)
         timings.fusion = time.perf_counter() - started
 
         passages = self.reader.chunks([row for row, _ in ranked])
+        read: dict[str, float] = {}
+        if rerank:
+            ranked, passages, read = self._reranked(question, ranked, passages, tiers, timings)
+            ranked, passages = ranked[:k], passages[:k]
         if question.applies_now:  # the decision in force before those it replaced (cases.py)
             ranked, passages = self.cases.in_force_first(ranked, passages, allowed)
-        hits = [Hit(i + 1, float(score), passage) for i, ((_, score), passage) in enumerate(zip(ranked, passages))]
+        hits = [
+            Hit(i + 1, float(score), passage, read.get(passage.chunk_id))
+            for i, ((_, score), passage) in enumerate(zip(ranked, passages))
+        ]
         return Result(question, self.version.name, hits, timings)
 
     def _dense(
@@ -173,6 +192,28 @@ class Searcher:
         dense = self.reader.dense(vector, allowed, self.recipe.candidates)
         timings.dense = time.perf_counter() - started
         return vector, dense
+
+    def _reranked(
+        self,
+        question: Question,
+        ranked: list[tuple[int, float]],
+        passages: list[Passage],
+        tiers: dict[int, int],
+        timings: Timings,
+    ) -> tuple[list[tuple[int, float]], list[Passage], dict[str, float]]:
+        """The top `reader_candidates` reordered by the recipe's mix of the fused score and the reader's, each
+        min-max normalised over them (an exact Dnr or § request's tiers still first), the rest after them as
+        they were; and the reader's score of each passage it read, by chunk id."""
+        started = time.perf_counter()
+        top = min(self.recipe.reader_candidates, len(passages))
+        scores = self.reranker.scores(question.text, [indexed_text(p) for p in passages[:top]])
+        fused = np.array([score for _, score in ranked[:top]])
+        mixed = (1 - self.recipe.reader_weight) * _spread(fused) + self.recipe.reader_weight * _spread(scores)
+        order = sorted(range(top), key=lambda i: (-tiers.get(ranked[i][0], 0), -mixed[i]))
+        order += range(top, len(passages))
+        timings.reader = time.perf_counter() - started
+        read = {passages[i].chunk_id: float(scores[i]) for i in range(top)}
+        return [ranked[i] for i in order], [passages[i] for i in order], read
 
     def _distinct(self, ranked: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
         """The top k, never two chunks whose indexed text (heading and text) is the same: a record indexed
@@ -249,6 +290,13 @@ def _minmax(scores: np.ndarray) -> np.ndarray:
     scores = scores.astype(np.float64)
     low, high = scores.min(initial=0.0), scores.max(initial=0.0)
     return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
+
+
+def _spread(scores: np.ndarray) -> np.ndarray:
+    """Scores scaled so that the lowest of them is 0 and the highest 1 (all 0 when they are equal): a reader's
+    sigmoids may sit in a narrow band, so only their spread over the candidates it read can reorder them."""
+    low, high = (float(scores.min()), float(scores.max())) if len(scores) else (0.0, 0.0)
+    return (scores - low) / (high - low) if high > low else np.zeros(len(scores))
 
 
 def _rank_scores(scores: np.ndarray, k: int) -> np.ndarray:

@@ -552,6 +552,7 @@ def _serve(args, settings: Settings) -> int:
     live = LiveIndex(
         settings.open_backend(), Embedder(settings.model), analyzer, Synonyms.load(settings.synonyms or DEFAULT, analyzer),
         generator=settings.generator(), settings_recipe=settings.recipe_overrides,
+        reranker=settings.reranker(), judge=settings.judge_client(),
     )
     serve(settings, live, args.host, args.port, args.allow_open)
     return 0
@@ -595,7 +596,8 @@ def _queries(settings: Settings, generator=None):
     analyzer = Analyzer()
     synonyms = Synonyms.load(settings.synonyms or DEFAULT, analyzer)
     return Queries.open(
-        version, Embedder(settings.model), analyzer, synonyms, settings.recipe_overrides, generator
+        version, Embedder(settings.model), analyzer, synonyms, settings.recipe_overrides, generator,
+        settings.reranker(), settings.judge_client(),
     )
 
 

@@ -42,6 +42,18 @@ def model_folder(name: str) -> Path:
     return Path(name)
 
 
+def _path_or_none(raw: str) -> Path | None:
+    """A folder setting left empty is unset, not the current directory."""
+    return Path(raw) if raw.strip() else None
+
+
+def _switch(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+        raise ValueError(f"'{raw}' is neither on (1) nor off (0)")
+    return value in ("1", "true", "yes", "on")
+
+
 @dataclass(frozen=True)
 class Settings:
     index: Path = Path()
@@ -68,6 +80,8 @@ class Settings:
     llm_url: str = ""
     llm_model: str = ""
     llm_key: str = ""
+    reader: Path | None = None
+    judge: bool = False
 
     @classmethod
     def load(cls, **flags) -> "Settings":
@@ -78,8 +92,9 @@ class Settings:
             raw = flag if flag is not None else env
             if raw is None:
                 continue
-            kind = {"index": Path, "model": str, "synonyms": Path, "scopes": Path, "max_mb": float, "keep_versions": int, "dense_weight": float, "log_days": int,
-                    "rate_per_minute": int, "max_query_chars": int, "min_free_mb": int}.get(f.name, str)
+            kind = {"index": Path, "model": str, "synonyms": Path, "scopes": Path, "max_mb": float, "keep_versions": int,
+                    "dense_weight": float, "log_days": int, "rate_per_minute": int, "max_query_chars": int,
+                    "min_free_mb": int, "reader": _path_or_none, "judge": _switch}.get(f.name, str)
             try:
                 values[f.name] = kind(raw)
             except ValueError as error:
@@ -92,6 +107,25 @@ class Settings:
         from protokollsok.service.generator import Generator
 
         return Generator(self.llm_url, self.llm_model, self.llm_key) if self.llm_url else None
+
+    def reranker(self):
+        """The site's reader (`PROTOKOLLSOK_READER`, indexes/rerank.py), loaded once, or None: off by default."""
+        from protokollsok.indexes.rerank import Reranker
+
+        return Reranker(self.reader) if self.reader else None
+
+    def judge_client(self):
+        """The judge on the summary's endpoint (`PROTOKOLLSOK_JUDGE`, service/judge.py), or None: off by default."""
+        from protokollsok.service.judge import Judge
+
+        if not self.judge:
+            return None
+        if not self.llm_url:
+            raise ValueError(
+                "PROTOKOLLSOK_JUDGE is on but PROTOKOLLSOK_LLM_URL is not set: set it (and PROTOKOLLSOK_LLM_MODEL) "
+                "to the chat endpoint on the site's network that should judge, or unset PROTOKOLLSOK_JUDGE"
+            )
+        return Judge(self.generator())
 
     def open_backend(self):
         """Where the index versions live: `index` on this machine, or PostgreSQL at `dsn` (README)."""

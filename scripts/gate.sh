@@ -17,7 +17,8 @@ index=var/gate/index
 # beside the versions is kept, so only chunk texts the code now cuts differently are encoded again.
 rm -rf "$index/versions" "$index/current"
 # The gate measures the defaults, whatever this shell sets.
-unset PROTOKOLLSOK_MODEL PROTOKOLLSOK_FUSION PROTOKOLLSOK_DENSE_WEIGHT PROTOKOLLSOK_SYNONYMS PROTOKOLLSOK_BACKEND PROTOKOLLSOK_INDEX
+unset PROTOKOLLSOK_MODEL PROTOKOLLSOK_FUSION PROTOKOLLSOK_DENSE_WEIGHT PROTOKOLLSOK_SYNONYMS PROTOKOLLSOK_BACKEND PROTOKOLLSOK_INDEX \
+    PROTOKOLLSOK_READER PROTOKOLLSOK_JUDGE
 .venv/bin/protokollsok ingest corpus/ --index "$index"
 exec .venv/bin/protokollsok eval eval/dev.jsonl eval/unanswerable.jsonl --ask --modes hybrid --index "$index" \
     --report var/gate/report --gate eval/gate-baseline.json "${update[@]}"

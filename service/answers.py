@@ -34,6 +34,7 @@ from .records import NO_ANSWER, Answer, Source, Statement
 
 if TYPE_CHECKING:
     from .generator import Generator
+    from .judge import Judge
 
 WIDEN = 600  # characters a passage may grow by on each side to reach a sentence's start or end
 # Where a sentence ends: a full stop (or ! ?) before a space.
@@ -43,17 +44,21 @@ _ITEM = re.compile(r"\s*(?:[•–\-]|\d+\.\s|att\b)")
 
 
 class Answerer:
-    def __init__(self, searcher: Searcher, evidence: Evidence, generator: Generator | None = None):
+    def __init__(
+        self, searcher: Searcher, evidence: Evidence, generator: Generator | None = None, judge: Judge | None = None
+    ):
         self.searcher = searcher
         self.evidence = evidence
         self.generator = generator
+        self.judge = judge
         self.recipe = searcher.recipe
         self.kommuner = searcher.reader.facets()["kommuner"]
 
     def ask(self, question: Question, filters: Filters = Filters()) -> Answer:
         started = time.perf_counter()
         result = self.searcher.search(question, self.recipe.answer_candidates, filters)
-        supported = [(self.evidence.support(question, h.passage), h.passage) for h in result.hits]
+        supported = [(self.evidence.support(question, h.passage, h.reader), h.passage) for h in result.hits]
+        supported, verdict = self._judged(question, supported)
         strength = max((s.strength for s, _ in supported), default=0.0)
         strong = [passage for support, passage in supported if support.likely][: self.recipe.max_sources]
         front = self._front_page(question, [h.passage for h in result.hits])
@@ -93,6 +98,8 @@ class Answerer:
         answer.seconds = time.perf_counter() - started
         answer.candidates = [(support.strength, passage) for support, passage in supported]
         answer.trail = _trail(supported, self.recipe)
+        if verdict:
+            answer.trail["judge"] = verdict
         return answer
 
     def _front_page(self, question: Question, passages: list[Passage]) -> tuple[Passage, str] | None:
@@ -128,6 +135,31 @@ class Answerer:
                 statement = " ".join(normalise(document.text[start:end]).split()[: self.recipe.max_words])
                 return source, statement
         return None
+
+    def _judged(
+        self, question: Question, supported: list[tuple[Support, Passage]]
+    ) -> tuple[list[tuple[Support, Passage]], dict | None]:
+        """With a judge (judge.py), the best candidate at `answer` or `possible` put to it: its support failed
+        when the verdict fails (evidence.judged); and the verdict for the trail. Only the best, so an ask waits
+        for one verdict at most."""
+        best = max(range(len(supported)), key=lambda i: supported[i][0].strength, default=None)
+        if self.judge is None or best is None or supported[best][0].level == "none":
+            return supported, None
+        support, passage = supported[best]
+        verdict = self.judge.verdict(question.text, self._unit_text(passage))
+        if verdict is None:
+            return supported, None
+        if verdict.failure:
+            supported = [*supported[:best], (self.evidence.judged(support, verdict.failure), passage), *supported[best + 1 :]]
+        return supported, verdict.to_trail(passage.chunk_id)
+
+    def _unit_text(self, passage: Passage) -> str:
+        """The whole § or memo the passage is part of, as the record's clean text holds it."""
+        document = self.searcher.reader.document(passage.doc_id)
+        if document is None or not 0 <= passage.unit < len(document.units):
+            return passage.text
+        unit = document.units[passage.unit]
+        return document.text[unit.start : unit.end]
 
     def _decisions_first(self, passages: list[Passage]) -> list[Passage]:
         """The decision text of each cited § or memo in front of its other chunks, fetched if search missed it."""
@@ -232,6 +264,7 @@ def _trail(supported: list[tuple[Support, Passage]], recipe) -> dict:
                 "terms": round(support.found, 4),
                 "level": support.level,
                 "case_match": support.case_match,
+                **({"reader": round(support.reader, 4)} if support.reader is not None else {}),
                 "failed": [{"check": c.name, "asked": c.asked, "found": c.found} for c in support.failed],
             }
             for support, passage in supported

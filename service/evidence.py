@@ -19,7 +19,10 @@ Then the checks the question pins, each scaling the strength down when it fails 
 - `organ_decided`: an organ the question asks to have decided, seen deciding in the passage (a proposal to
   fullmäktige is not fullmäktige's decision);
 - `decision`: a decision taken asked for, only a proposal written (a kallelse, a memo, "förslag till");
-- `outcome`: an outcome asked for ("blev", "faktiska"), only a forecast or plan written.
+- `outcome`: an outcome asked for ("blev", "faktiska"), only a forecast or plan written;
+- `reader`: a site's reader (indexes/rerank.py, off by default) scores the passage under `reader_threshold`;
+- `judge`: the site's chat endpoint, asked whether the best unit answers and to quote the words
+  (service/judge.py, off by default), said no or quoted words the unit does not hold (`judged`).
 The strength decides the level (recipe.py): `answer` from `threshold`, `possible` from `possible_threshold`
 (shown as a possible answer to check), `none` below; `protokollsok eval --ask` draws the trade-off.
 """
@@ -27,7 +30,7 @@ The strength decides the level (recipe.py): `answer` from `threshold`, `possible
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -50,6 +53,7 @@ from protokollsok.ingest.language import (
 from protokollsok.ingest.structure import fold
 
 LEVELS = ("answer", "possible", "none")
+_UNDER = 1e-4  # how far under a threshold the judge keeps a strength: the trail, rounded to 4 places, shows it under
 _PREFIX = 5  # a question stem this long that starts a passage word counts (`nöjd` → `nöjdhet` is too short)
 
 
@@ -69,6 +73,7 @@ class Support:
     failed: tuple[Check, ...]
     level: str
     case_match: bool = False
+    reader: float | None = None
 
     @property
     def likely(self) -> bool:
@@ -86,19 +91,22 @@ class Evidence:
         self.idf = np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
         self.unseen_idf = math.log1p((documents + 0.5) / 0.5)
 
-    def support(self, question: Question, passage: Passage) -> Support:
-        """How well one passage, read with its heading and metadata, supports an answer."""
+    def support(self, question: Question, passage: Passage, reader: float | None = None) -> Support:
+        """How well one passage, read with its heading and metadata, supports an answer; `reader`: a site's
+        reader's score of it (search.Hit.reader), None without one."""
         case_match = bool(
             (passage.dnr and parse_dnr(passage.dnr) and parse_dnr(passage.dnr).key in question.dnr_keys)
             or (passage.paragraf and passage.paragraf in question.paragrafer)
         )
-        return self._support(question, passage.text, passage, case_match)
+        return self._support(question, passage.text, passage, case_match, reader)
 
     def text_support(self, question: Question, text: str) -> Support:
         """How well a bare sentence supports an answer: its words and kind only, no metadata."""
         return self._support(question, text, None, False)
 
-    def _support(self, question: Question, text: str, passage: Passage | None, case_match: bool) -> Support:
+    def _support(
+        self, question: Question, text: str, passage: Passage | None, case_match: bool, reader: float | None = None
+    ) -> Support:
         share = self._coverage(question, f"{passage.context if passage else ''}\n{text}")
         if case_match:
             share = max(share, self.recipe.case_match_share)
@@ -130,13 +138,23 @@ class Evidence:
             proposal = passage.doc_type in PROPOSAL_DOC_TYPES or proposal_section
             if question.decided and not question.organs and proposal and not deciding:
                 failed.append((Check("decision", "beslut", "förslag"), r.decision_missing))
+        if reader is not None and reader < r.reader_threshold:
+            failed.append((Check("reader", f"{r.reader_threshold:.2f}", f"{reader:.2f}"), r.reader_missing))
         strength = share
         for _, factor in failed:
             strength *= factor
         checks = tuple(check for check, _ in failed)
         if share < r.threshold:
             checks = (Check("terms", f"{share:.2f}", f"{r.threshold:.2f}"), *checks)
-        return Support(strength, share, checks, self._level(strength), case_match)
+        return Support(strength, share, checks, self._level(strength), case_match, reader)
+
+    def judged(self, support: Support, verdict: str) -> Support:
+        """The support after the judge's `verdict` failed it (judge.py): its strength scaled by `judge_missing`
+        and kept under the threshold of the level it had, so the level drops at least one step."""
+        ceiling = self.recipe.threshold if support.level == "answer" else self.recipe.possible_threshold
+        strength = min(support.strength * self.recipe.judge_missing, ceiling - _UNDER)
+        check = Check("judge", "svar på frågan", verdict)
+        return replace(support, strength=strength, failed=(*support.failed, check), level=self._level(strength))
 
     def _level(self, strength: float) -> str:
         if strength >= self.recipe.threshold:

@@ -50,7 +50,7 @@ class Generator:
             return []
         extracts = "\n".join(f"[{n}] {s.text}" for s in answer.answer for n in s.citations[:1])
         try:
-            text = self._complete(f"Fråga: {answer.question}\n\nUtdrag:\n{extracts}")
+            text = self.complete(f"Fråga: {answer.question}\n\nUtdrag:\n{extracts}")
         except (httpx.HTTPError, KeyError, IndexError, TypeError, ValueError) as error:
             log.warning("summary endpoint failed error=%s", type(error).__name__)
             return []
@@ -60,15 +60,16 @@ class Generator:
         kept = [s for s in (_checked(p, quotes, analyzer) for p in proposed) if s]
         return kept if proposed and len(kept) / len(proposed) >= MIN_KEPT else []
 
-    def _complete(self, content: str) -> str:
+    def complete(self, content: str, prompt: str = PROMPT, timeout: float = TIMEOUT_SECONDS) -> str:
+        """The endpoint's reply to `content` under the system `prompt`: the summary's, or the judge's (judge.py)."""
         headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
         body = {
             "model": self.model,
             "temperature": 0,
-            "messages": [{"role": "system", "content": PROMPT}, {"role": "user", "content": content}],
+            "messages": [{"role": "system", "content": prompt}, {"role": "user", "content": content}],
         }
         response = httpx.post(
-            f"{self.url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=TIMEOUT_SECONDS
+            f"{self.url.rstrip('/')}/chat/completions", json=body, headers=headers, timeout=timeout
         )
         response.raise_for_status()
         return str(response.json()["choices"][0]["message"]["content"])
@@ -81,13 +82,22 @@ def _checked(sentence: str, quotes: dict[int, str], analyzer: Analyzer) -> State
     if not citations or not text:
         return None
     cited = " ".join(quotes[n] for n in citations)
-    flat = re.sub(r"\s+", " ", cited)
-    if any(re.sub(r"\s+", " ", number) not in flat for number in _NUMBER.findall(text)):
+    if not all(quoted(number, cited) for number in _NUMBER.findall(text)):
         return None
-    if any(name not in flat for name in _NAME.findall(text)):
+    if not all(quoted(name, cited) for name in _NAME.findall(text)):
         return None
     words = analyzer.tokens(text)
     present = set(analyzer.tokens(cited))
     if words and sum(w in present for w in words) / len(words) < MIN_WORDS_FOUND:
         return None
     return Statement(text, citations)
+
+
+def quoted(words: str, text: str) -> bool:
+    """Whether `text` holds `words` as written, whitespace aside: how a generated number or a judge's quote is
+    held to the passage it claims to come from."""
+    return bool(words.strip()) and _flat(words.strip()) in _flat(text)
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", " ", text)

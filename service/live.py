@@ -4,7 +4,7 @@
 PostgreSQL: indexes/backend.py). Each request asks `LiveIndex.current()`, which asks the backend at most every
 CHECK_EVERY seconds and, when another version is current, loads it beside the old one and swaps the reference. A request in flight keeps the
 bundle it started with (its files stay open even if the version folder is pruned), so none is dropped.
-The embedding model is loaded once and shared by every version built with it.
+The embedding model, and a site's reader, are loaded once and shared by every version.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ from protokollsok.indexes.embed import Embedder
 from protokollsok.indexes.metadata import Scope
 from protokollsok.indexes.reader import Reader
 from protokollsok.indexes.scoped import ScopedReader
+from protokollsok.indexes.rerank import Reranker
 from protokollsok.indexes.synonyms import Synonyms
 
 from .generator import Generator
+from .judge import Judge
 from .query import Queries
 
 CHECK_EVERY = 1.0
@@ -65,6 +67,8 @@ class LiveIndex:
         synonyms: Synonyms | None,
         generator: Generator | None = None,
         settings_recipe: dict | None = None,
+        reranker: Reranker | None = None,
+        judge: Judge | None = None,
     ):
         self.backend = backend
         self.generator = generator
@@ -72,6 +76,8 @@ class LiveIndex:
         self.analyzer = analyzer
         self.synonyms = synonyms
         self.settings_recipe = settings_recipe or {}
+        self.reranker = reranker
+        self.judge = judge
         self._lock = threading.Lock()
         self._loaded: Loaded | None = None
         self._target: str | None = None
@@ -105,7 +111,8 @@ class LiveIndex:
             version = self.backend.current()
             try:
                 queries = Queries.open(
-                    version, self.embedder, self.analyzer, self.synonyms, self.settings_recipe, self.generator
+                    version, self.embedder, self.analyzer, self.synonyms, self.settings_recipe, self.generator,
+                    self.reranker, self.judge,
                 )
             except (ValueError, FileNotFoundError) as error:
                 log.error("index version not switched version=%s error=%s", version.name if version else None, error)

@@ -16,6 +16,7 @@ from protokollsok.indexes.passage import cited
 from protokollsok.indexes.question import Question
 from protokollsok.indexes.reader import IndexVersion, Reader
 from protokollsok.indexes.recipe import Recipe
+from protokollsok.indexes.rerank import Reranker
 from protokollsok.indexes.search import Result, Searcher
 from protokollsok.indexes.synonyms import Synonyms
 
@@ -23,6 +24,7 @@ from . import personnummer
 from .answers import Answerer
 from .evidence import Evidence
 from .generator import Generator
+from .judge import Judge
 from .querylog import QueryLog
 from .records import Answer
 from .schemas import SearchHit, SearchResponse
@@ -43,17 +45,21 @@ class Queries:
         synonyms: Synonyms | None,
         settings_recipe: dict,
         generator: Generator | None = None,
+        reranker: Reranker | None = None,
+        judge: Judge | None = None,
     ) -> "Queries":
-        """`settings_recipe`: the administrator's overrides of the version's recipe (Recipe.with_settings)."""
+        """`settings_recipe`: the administrator's overrides of the version's recipe (Recipe.with_settings);
+        `reranker` and `judge`: a site's reader and judge (Settings.reranker, Settings.judge_client), off when None."""
         recipe = Recipe.from_manifest(version.manifest).with_settings(**settings_recipe)
-        searcher = Searcher(version, embedder, analyzer, synonyms, recipe)
+        searcher = Searcher(version, embedder, analyzer, synonyms, recipe, reranker)
         evidence = Evidence(analyzer, searcher.reader, recipe)
-        return cls(searcher, evidence, Answerer(searcher, evidence, generator))
+        return cls(searcher, evidence, Answerer(searcher, evidence, generator, judge))
 
     def within(self, reader: Reader) -> "Queries":
         """The same queries over a narrower reader (a client's scope): search, answers and cases see only it."""
         searcher = self.searcher.within(reader)
-        return Queries(searcher, self.evidence, Answerer(searcher, self.evidence, self.answerer.generator))
+        answerer = Answerer(searcher, self.evidence, self.answerer.generator, self.answerer.judge)
+        return Queries(searcher, self.evidence, answerer)
 
     def read(self, text: str) -> Question:
         return self.searcher.read(personnummer.mask(text))
@@ -71,7 +77,7 @@ class Queries:
                 rank=h.rank,
                 score=round(h.score, 6),
                 text=personnummer.mask(h.passage.text),
-                likely_relevant=self.evidence.support(result.question, h.passage).likely,
+                likely_relevant=self.evidence.support(result.question, h.passage, h.reader).likely,
             )
             for h in result.hits
         ]

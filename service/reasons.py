@@ -14,7 +14,7 @@ from protokollsok.ingest.structure import fold
 from .evidence import Check, Support
 from .records import Reason
 
-ORDER = ("kommun", "organ_decided", "decision", "period", "outcome", "year", "answer_kind", "terms")
+ORDER = ("kommun", "organ_decided", "decision", "period", "outcome", "year", "answer_kind", "judge", "reader", "terms")
 KIND_WORDS = {
     "belopp": "något belopp",
     "datum": "något datum",
@@ -54,6 +54,10 @@ def _text(check: Check, question: Question, passage: Passage, kommuner: list[str
         return f"Handlingarna innehåller en prognos eller plan ({check.found}), inte ett utfall."
     if check.name == "year":
         return f"De handlingar som ligger närmast gäller inte {check.asked}."
+    if check.name == "judge":
+        return f"Språkmodellen kunde inte visa var {where} svarar på frågan; kontrollera källan själv."
+    if check.name == "reader":
+        return f"Läsmodellen bedömer att {where} inte svarar på frågan."
     if check.name == "answer_kind":
         kinds = [KIND_WORDS.get(k, k) for k in check.asked.split(", ")]
         return f"Handlingarna om detta innehåller inte {' eller '.join(kinds)} som svarar på frågan."
