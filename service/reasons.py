@@ -33,32 +33,31 @@ def why(question: Question, support: Support | None, passage: Passage | None, ko
     return Reason(check.name, check.asked, check.found, _text(check, question, passage, kommuner))
 
 
+# What each check that failed says; `{where}` is the nearest passage's record, `{asked}` and `{found}` the
+# check's own. `kommun` and `answer_kind` need more than a template (_text).
+TEXTS = {
+    "organ_decided": "Inget beslut av {asked} finns i handlingarna om detta; närmast finns {where}, där {organ} "
+    "står för texten.",
+    "decision": "Ärendet finns som förslag i {where}, men inget beslut finns i handlingarna.",
+    "period": "Handlingarna om detta gäller en del av året ({found}), inte hela året.",
+    "outcome": "Handlingarna innehåller en prognos eller plan ({found}), inte ett utfall.",
+    "year": "De handlingar som ligger närmast gäller inte {asked}.",
+    "judge": "Språkmodellen kunde inte visa var {where} svarar på frågan; kontrollera källan själv.",
+    "reader": "Läsmodellen bedömer att {where} inte svarar på frågan.",
+    "terms": "Inga handlingar tar upp det frågan gäller; de närmaste träffarna täcker bara en del av frågans ord.",
+}
+
+
 def _text(check: Check, question: Question, passage: Passage, kommuner: list[str]) -> str:
-    where = f"{passage.title} ({passage.doc_type}, {passage.date or 'utan datum'})"
     if check.name == "kommun":
         indexed = {fold(k) for k in kommuner}
         missing = sorted(k for k in question.acting_kommuner | question.places if fold(k) not in indexed)
         if missing:
             return f"Indexet har inga handlingar från {', '.join(missing)}."
         return f"De handlingar som ligger närmast gäller {passage.kommun}, inte den kommun frågan gäller."
-    if check.name == "organ_decided":
-        return (
-            f"Inget beslut av {check.asked} finns i handlingarna om detta; närmast finns {where}, där "
-            f"{check.found or passage.organ} står för texten."
-        )
-    if check.name == "decision":
-        return f"Ärendet finns som förslag i {where}, men inget beslut finns i handlingarna."
-    if check.name == "period":
-        return f"Handlingarna om detta gäller en del av året ({check.found}), inte hela året."
-    if check.name == "outcome":
-        return f"Handlingarna innehåller en prognos eller plan ({check.found}), inte ett utfall."
-    if check.name == "year":
-        return f"De handlingar som ligger närmast gäller inte {check.asked}."
-    if check.name == "judge":
-        return f"Språkmodellen kunde inte visa var {where} svarar på frågan; kontrollera källan själv."
-    if check.name == "reader":
-        return f"Läsmodellen bedömer att {where} inte svarar på frågan."
     if check.name == "answer_kind":
         kinds = [KIND_WORDS.get(k, k) for k in check.asked.split(", ")]
         return f"Handlingarna om detta innehåller inte {' eller '.join(kinds)} som svarar på frågan."
-    return "Inga handlingar tar upp det frågan gäller; de närmaste träffarna täcker bara en del av frågans ord."
+    where = f"{passage.title} ({passage.doc_type}, {passage.date or 'utan datum'})"
+    template = TEXTS.get(check.name, TEXTS["terms"])
+    return template.format(where=where, asked=check.asked, found=check.found, organ=check.found or passage.organ)
