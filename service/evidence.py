@@ -124,7 +124,8 @@ class Evidence:
         if passage is not None:
             named = question.named_kommuner
             if named and fold(passage.kommun) not in named:
-                failed.append((Check("kommun", ", ".join(sorted(named)), passage.kommun), r.kommun_missing))
+                asked = ", ".join(sorted(question.acting_kommuner) or sorted(named))  # as written where it can
+                failed.append((Check("kommun", asked, passage.kommun), r.kommun_missing))
             elif question.places and not named and not _speaks_of(question.places, passage):
                 asked = ", ".join(sorted(question.places))
                 failed.append((Check("kommun", asked, passage.kommun), r.kommun_missing))
