@@ -87,7 +87,7 @@ def main() -> None:
                 print(
                     f"{name:<9} {mode:<8} {means} {np.percentile(latency, 50):>8.1f} {np.percentile(latency, 95):>8.1f}"
                 )
-            searcher.close()
+            queries.searcher.close()
     finally:
         if parent is not None:
             pgcluster.remove(parent, servers)

@@ -19,8 +19,6 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from protokollsok.indexes.metadata import FilterError, Filters
-from protokollsok.indexes.passage import cited
-from protokollsok.ingest import dnr as dnrs
 from protokollsok.settings import Settings
 
 from . import cases, personnummer
