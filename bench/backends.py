@@ -25,8 +25,9 @@ from protokollsok.indexes.backend import FileBackend
 from protokollsok.indexes.build import CACHE
 from protokollsok.indexes.embed import Embedder
 from protokollsok.indexes.postgres import PostgresBackend
-from protokollsok.indexes.search import Searcher, one_thread_per_query
+from protokollsok.indexes.search import one_thread_per_query
 from protokollsok.indexes.synonyms import DEFAULT, Synonyms
+from protokollsok.service.query import Queries
 from protokollsok.settings import Settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
