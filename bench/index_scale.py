@@ -57,13 +57,16 @@ from protokollsok.indexes.lexical import FOLDER as LEXICAL
 from protokollsok.indexes.lexical import Lexical
 from protokollsok.indexes.metadata import FILE as META
 from protokollsok.indexes.metadata import Filters, Metadata
-from protokollsok.indexes.search import CANDIDATES, SYNONYM_WEIGHT
+from protokollsok.indexes.recipe import DEFAULT as RECIPE
 from protokollsok.indexes.synonyms import DEFAULT as SYNONYMS
 from protokollsok.indexes.synonyms import Synonyms
 from protokollsok.ingest import dnr as dnrs
 from protokollsok.ingest.structure import fold
 from memory import Peak, rss
 from synthetic import Pool, entries
+
+CANDIDATES = RECIPE.candidates  # as search proposes them
+SYNONYM_WEIGHT = RECIPE.synonym_weight
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = str(Path(inspect.getfile(Metadata)).parents[1])  # the checkout measured (PYTHONPATH may point elsewhere)

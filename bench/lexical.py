@@ -56,10 +56,14 @@ from protokollsok.indexes.embed import Embedder  # noqa: E402
 from protokollsok.indexes.build import indexed_text  # noqa: E402
 from protokollsok.indexes.lexical import B, FOLDER, K1, Lexical, token_ids  # noqa: E402
 from protokollsok.indexes.reader import read_ahead  # noqa: E402
-from protokollsok.indexes.search import CANDIDATES, SYNONYM_WEIGHT, one_thread_per_query  # noqa: E402
+from protokollsok.indexes.recipe import DEFAULT as RECIPE  # noqa: E402
+from protokollsok.indexes.search import one_thread_per_query  # noqa: E402
 from protokollsok.indexes.synonyms import DEFAULT as SYNONYMS, Synonyms  # noqa: E402
 from protokollsok.indexes.vectors import Vectors  # noqa: E402
 from protokollsok.settings import Settings  # noqa: E402
+
+CANDIDATES = RECIPE.candidates  # as search proposes them
+SYNONYM_WEIGHT = RECIPE.synonym_weight
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "eval" / "dev.jsonl"
