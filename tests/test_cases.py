@@ -13,7 +13,6 @@ tests/cases/ holds synthetic records (indexed by conftest's case_index) of the m
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import httpx
 import pytest
