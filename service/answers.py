@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 
 import msgspec
 from typing import TYPE_CHECKING
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from .generator import Generator
     from .judge import Judge
 
+DOCUMENTS_CACHED = 32
 WIDEN = 600  # characters a passage may grow by on each side to reach a sentence's start or end
 # Where a sentence ends: a full stop (or ! ?) before a space.
 _BOUNDARY = re.compile(r"[.!?](?=\s)")
@@ -53,6 +55,9 @@ class Answerer:
         self.judge = judge
         self.recipe = searcher.recipe
         self.kommuner = searcher.reader.facets()["kommuner"]
+        # The records an answer widens, reads front pages from or shows a judge: a version never changes, and
+        # the same few records answer most questions, so each is read from the store once, not once a source.
+        self.document = lru_cache(maxsize=DOCUMENTS_CACHED)(searcher.reader.document)
 
     def ask(self, question: Question, filters: Filters = Filters()) -> Answer:
         started = time.perf_counter()
@@ -111,7 +116,7 @@ class Answerer:
         wanted = "beslutande" if question.front_field == "ordforande" else question.front_field
         named = question.named_kommuner
         for doc_id in dict.fromkeys(p.doc_id for p in passages if fold(p.doc_type) == "protokoll"):
-            document = self.searcher.reader.document(doc_id)
+            document = self.document(doc_id)
             if document is None or (named and fold(document.kommun) not in named):
                 continue
             if question.years and (document.date or "")[:4] not in question.years:
@@ -155,7 +160,7 @@ class Answerer:
 
     def _unit_text(self, passage: Passage) -> str:
         """The whole § or memo the passage is part of, as the record's clean text holds it."""
-        document = self.searcher.reader.document(passage.doc_id)
+        document = self.document(passage.doc_id)
         if document is None or not 0 <= passage.unit < len(document.units):
             return passage.text
         unit = document.units[passage.unit]
@@ -183,7 +188,7 @@ class Answerer:
     def _whole_sentences(self, passage: Passage) -> Passage:
         """The passage widened to whole sentences within its unit: a chunk is a token window, and a window that
         starts or ends mid-sentence would make a statement of a fragment."""
-        document = self.searcher.reader.document(passage.doc_id)
+        document = self.document(passage.doc_id)
         if document is None or not 0 <= passage.unit < len(document.units):
             return passage
         unit = document.units[passage.unit]

@@ -94,10 +94,9 @@ class Evidence:
     def support(self, question: Question, passage: Passage, reader: float | None = None) -> Support:
         """How well one passage, read with its heading and metadata, supports an answer; `reader`: a site's
         reader's score of it (search.Hit.reader), None without one."""
-        case_match = bool(
-            (passage.dnr and parse_dnr(passage.dnr) and parse_dnr(passage.dnr).key in question.dnr_keys)
-            or (passage.paragraf and passage.paragraf in question.paragrafer)
-        )
+        dnr = parse_dnr(passage.dnr) if passage.dnr else None
+        paragraf = passage.paragraf and passage.paragraf in question.paragrafer
+        case_match = bool((dnr and dnr.key in question.dnr_keys) or paragraf)
         return self._support(question, passage.text, passage, case_match, reader)
 
     def text_support(self, question: Question, text: str) -> Support:
