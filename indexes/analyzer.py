@@ -23,6 +23,7 @@ _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 _COORDINATED = re.compile(r"\b([^\W\d_]{2,})-\s+(?:och|eller|samt|respektive)\s+([^\W\d_]{4,})", re.IGNORECASE)
 _STOPWORDS = frozenset(STOPWORDS_SWEDISH)
 _MIN_HEAD, _MIN_PART = 4, 3
+FRAME_ZIPF = 5.5  # ~3 per 1,000 words: `ska` 6.7, `fick` 6.0, `nya` 5.8, `står` 5.7; `kommun` 5.2, `budget` 4.6
 _LINKS = ("", "s", "e", "a", "u")
 _VOWELS = "aeiouyåäö"
 # Endings a split must not take for a word: `planens` is plan + genitive, not plan + `ens`.
@@ -61,6 +62,16 @@ class Analyzer:
                     if len(parts) > 1:
                         found.extend(self._stem(part) for part in parts)
         return found
+
+    def frame(self, text: str) -> frozenset[str]:
+        """Stems of the words so common in any Swedish text (wordfreq's Zipf scale, `FRAME_ZIPF` and up: `ska`,
+        `fick`, `nya`, `står`, `många`) that in a question they shape what is asked rather than name its topic."""
+        from wordfreq import zipf_frequency
+
+        words = [piece for word in _WORD.findall(text.lower()) for piece in word.split("-") if piece]
+        return frozenset(
+            self._stem(w) for w in words if w.isalpha() and w not in _STOPWORDS and zipf_frequency(w, "sv") >= FRAME_ZIPF
+        )
 
     def stems(self, text: str) -> tuple[str, ...]:
         """Every word stemmed, stopwords kept: the sequence a phrase is matched against."""

@@ -43,6 +43,9 @@ class Question:
     """For each synonym group the question matches: its tokens that matched, and all the group's tokens."""
     derivations: tuple[tuple[frozenset[str], frozenset[str]], ...]
     """The same for the derivation list (försäljning / sälja): evidence reads them, search does not."""
+    frame: frozenset[str]
+    """Tokens of words common in any Swedish text (`ska`, `fick`, `nya`; Analyzer.frame): evidence weighs them
+    little, since they shape the question, not its topic; search reads them as any token."""
     dnr_keys: tuple[str, ...]
     paragrafer: tuple[str, ...]
     """As the index writes them: `§ 218`."""
@@ -112,6 +115,7 @@ class Vocabulary:
             tokens=tuple(tokens),
             synonyms=tuple(self.synonyms.matches(text, tokens)) if self.synonyms else (),
             derivations=tuple(self.derivations.matches(text, tokens)) if self.derivations else (),
+            frame=self.analyzer.frame(text),
             dnr_keys=tuple(dict.fromkeys(m.dnr.key for m in dnr_matches)),
             paragrafer=tuple(dict.fromkeys(f"§ {int(n)}" for n in PARAGRAF_ASKED.findall(text))),
             kommuner=frozenset(name for name, pattern in self._kommuner.items() if pattern.search(folded)),

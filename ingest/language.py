@@ -113,18 +113,26 @@ _AMOUNT = r"\d[\d \u00a0\u202f]*(?:,\d+)?\s?(?:kr\b|kronor|mkr|tkr|mnkr|miljoner
 # search leads with the chunks that hold the kind asked for and evidence requires it.
 ANSWER_KINDS = {
     "belopp": (
-        r"\b(?:hur mycket|hur stor(?!t antal| del)\w*|kosta\w*|kostnad\w*|belopp\w*|summa\w*|pengar|kronor|mkr|budget\w* på|anslag\w*|bidrag\w* på)\b",
+        r"\b(?:hur mycket|hur stor(?!t antal| del)\w*|kosta\w*|kostnad\w*|belopp\w*|summa\w*|pengar|kronor|mkr|budget\w* på|anslag\w*|bidrag\w* på"
+        r"|vad (?:är|var|blir|blev) (?:den |det )?(?:\w+a )?budget\w*)\b",
         _AMOUNT,
     ),
     "datum": (
-        r"\b(?:när|datum\w*|vilket datum|vilken dag|vilket år|sedan när|sedan vilket år|från när|från och med|senast|hur länge)\b",
+        # `när` asks a date where it opens the question or a clause, not as a conjunction (`… med när inköpen …`)
+        r"\b(?:datum\w*|vilket datum|vilken dag|vilket år|sedan när|sedan vilket år|från när|från och med|senast|hur länge)\b"
+        r"|(?:^|[,;:]\s*|\b(?:och|samt|men|eller)\s+)när\b",
         rf"\b(?:19|20)\d{{2}}-\d{{2}}-\d{{2}}\b|\b(?:19|20)?\d{{2}}{_MONTH_DAY}\b|\b\d{{1,2}}(?::e)? (?:{_MONTH})\b"
-        rf"|\b(?:{_MONTH}|år|året|sedan|från|till|under|i|våren|hösten) (?:19|20)\d{{2}}\b",
+        rf"|\b(?:{_MONTH}|år|året|sedan|från|till|under|i|våren|hösten) (?:19|20)\d{{2}}\b"
+        r"|\b(?:19|20)\d{2}[- ]?[QT][1-4]\b|\b[QT][1-4][- ](?:19|20)\d{2}\b"  # a quarter or tertial: `2024-Q1`
+        r"|\b\d+ (?:dagar|dygn|veckor|månader|år)\b",  # a duration, for `hur länge`
     ),
     "andel": (r"\b(?:ränta\w*|procent\w*|andel\w*|hur stor del|hur många procent)\b", r"\d(?:,\d+)?\s?(?:%|procent)"),
     "antal": (
         r"\b(?:hur många|antal\w*|hur stort antal)\b",
-        r"\b\d+\b|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv)\b",
+        # a count: a number that is no year, date, time, §, Dnr, share or sum
+        r"(?<![§\d/:.,-])(?<!§ )\b(?!(?:19|20)\d{2}\b)\d{1,3}(?:[ \u00a0]\d{3})*+\b(?![/:.,-]?\d)"
+        rf"(?!\s?(?:%|procent|kr\b|kronor|tkr|mkr|mnkr|miljon|miljard|{_MONTH}))"
+        r"|\b(?:två|tre|fyra|fem|sex|sju|åtta|nio|tio|elva|tolv)\b",
     ),
     "orsak": (
         r"\b(?:varför|av vilken anledning|vad berodde|vad beror|vad är orsaken|vilka skäl)\b",
@@ -144,16 +152,18 @@ def asked_kinds(question: str) -> frozenset[str]:
 
 
 KOMMUNER = Path(__file__).parent / "data" / "kommuner.txt"
+REGIONER = Path(__file__).parent / "data" / "regioner.txt"
+
+
+def _names(path: Path) -> str:
+    """The names of a list file as one regex alternation, longest first."""
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
 @cache
 def _acting_kommun() -> re.Pattern:
-    names = [
-        line.strip()
-        for line in KOMMUNER.read_text(encoding="utf-8").splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    alternatives = _names(KOMMUNER)
     return re.compile(
         rf"(?:(?:fullmäktige|styrelse\w*|nämnd\w*|utskott\w*|kommunen) i (?P<a>{alternatives})\b"
         rf"|\b(?P<b>{alternatives})s? (?:kommun|stad)\b"
@@ -166,10 +176,17 @@ def acting_kommuner(question: str) -> frozenset[str]:
     return frozenset(m.group("a") or m.group("b") for m in _acting_kommun().finditer(question) if not m.group("c"))
 
 
+@cache
+def _region() -> re.Pattern:
+    return re.compile(rf"\b(?:i|från|för|inom|över|Region) (?P<c>{_names(REGIONER)})s?\b")
+
+
 def places(question: str) -> frozenset[str]:
-    """Kommuner a question names only as a place (`badhuset i Göteborg`, `lokalerna i Stockholm`): a record
-    of that kommun, or one that speaks of the place, can answer."""
-    return frozenset(m.group("c") for m in _acting_kommun().finditer(question) if m.group("c"))
+    """Kommuner and regions a question names only as a place (`badhuset i Göteborg`, `strategin för
+    Norrbotten`): a record of that kommun, or one that speaks of the place, can answer."""
+    return frozenset(
+        m.group("c") for pattern in (_acting_kommun(), _region()) for m in pattern.finditer(question) if m.group("c")
+    )
 
 
 # The checks a question pins (service/evidence.py): what it asks for, and what a passage shows instead.

@@ -12,10 +12,11 @@ trained here did no better (GUIDE §5). What separates them is what the question
   that case's memo or decision is what "vad handlar ärendet om" asks for.
 Then the checks the question pins, each scaling the strength down when it fails and named in the trail:
 - `answer_kind`: the kind of answer asked for (an amount, a share, a count, a date, a person, a reason);
-- `year`: a year the question names, in the passage or the record's date;
+- `year`: a year the question names, in the passage or the record's date or title;
 - `period`: a whole year asked for, only part of one written (a half-year, "januari–oktober");
 - `kommun`: a kommun the question names as acting ("Piteå kommun"), or any kommun of the index it names, as
-  the record's kommun: a Kalix record that mentions Piteå does not say what Piteå decided;
+  the record's kommun: a Kalix record that mentions Piteå does not say what Piteå decided; and a kommun or
+  region it names only as a place ("strategin för Norrbotten"), spoken of by the passage;
 - `organ_decided`: an organ the question asks to have decided, seen deciding in the passage (a proposal to
   fullmäktige is not fullmäktige's decision);
 - `decision`: a decision taken asked for, only a proposal written (a kallelse, a memo, "förslag till");
@@ -113,20 +114,22 @@ class Evidence:
         failed: list[tuple[Check, float]] = []
         if question.kinds and not any(SHOWS_KIND[kind].search(text) for kind in question.kinds):
             failed.append((Check("answer_kind", ", ".join(sorted(question.kinds)), ""), r.kind_missing))
-        date = (passage.date or "") if passage else ""
-        if question.years and not any(y in text or y in date for y in question.years):
-            failed.append((Check("year", ", ".join(sorted(question.years)), date[:4]), r.year_missing))
+        # The year a record speaks of: its date, or its title's (`Verksamhetsberättelse 2024` has no date).
+        record = f"{passage.date or ''} {passage.title}" if passage else ""
+        if question.years and not any(y in text or y in record for y in question.years):
+            failed.append((Check("year", ", ".join(sorted(question.years)), (passage.date or "")[:4] if passage else ""), r.year_missing))
         if question.whole_year and PART_OF_YEAR.search(text) and not WHOLE_YEAR.search(text):
             failed.append((Check("period", "hela året", PART_OF_YEAR.search(text).group(0)), r.period_missing))
         if question.outcome and FORECAST.search(text) and not OUTCOME.search(text):
             failed.append((Check("outcome", "utfall", FORECAST.search(text).group(0)), r.outcome_missing))
         if passage is not None:
             named = question.named_kommuner
+            elsewhere = frozenset(place for place in question.places if fold(place) not in named)
             if named and fold(passage.kommun) not in named:
                 asked = ", ".join(sorted(question.acting_kommuner) or sorted(named))  # as written where it can
                 failed.append((Check("kommun", asked, passage.kommun), r.kommun_missing))
-            elif question.places and not named and not _speaks_of(question.places, passage):
-                asked = ", ".join(sorted(question.places))
+            elif elsewhere and not _speaks_of(elsewhere, passage):
+                asked = ", ".join(sorted(elsewhere))
                 failed.append((Check("kommun", asked, passage.kommun), r.kommun_missing))
             # In a proposal section (`Kommunstyrelsens förslag till kommunfullmäktige`) the text is the decision
             # proposed, so only the section's own organ decides there: to propose.
@@ -164,7 +167,11 @@ class Evidence:
     def _coverage(self, question: Question, text: str) -> float:
         """The share of the question's terms, weighted by rarity, that the text holds in some Swedish form."""
         pinned = question.years | question.named_kommuner  # pins with checks of their own below, not topic words
-        weights = {t: self._idf(t) for t in dict.fromkeys(question.tokens) if fold(t) not in pinned}
+        weights = {
+            t: self._idf(t) * (self.recipe.frame_weight if t in question.frame else 1.0)
+            for t in dict.fromkeys(question.tokens)
+            if fold(t) not in pinned
+        }
         alternatives: dict[str, frozenset[str]] = {}
         for typed, group in (*question.synonyms, *question.derivations):
             for token in typed:

@@ -123,3 +123,41 @@ def test_a_place_named_is_met_by_a_passage_that_speaks_of_it(queries):
 def test_a_question_about_a_proposal_pins_no_organs_decision(queries):
     assert queries.read("Vad föreslås arbetsutskottet besluta om utdelningen?").organs == frozenset()
     assert queries.read("Hur ställde sig socialnämnden till förslaget om en gemensam nämnd?").organs == {"socialnämnd"}
+
+
+def test_a_region_the_question_names_must_be_one_the_passage_speaks_of(queries):
+    """A Norsjö record on Västerbotten's strategy does not say what Norsjö answered about Norrbotten's."""
+    question = "Vad svarade Norsjö kommun på remissen om klimatstrategin för Norrbotten?"
+    other = _passage("Allmänna utskottet svarar på remissen om klimatstrategin för Västerbotten.", kommun="Norsjö")
+    named = _passage("Allmänna utskottet svarar på remissen om klimatstrategin för Norrbotten.", kommun="Norsjö")
+    assert "kommun" in _failed(queries, question, other)
+    assert "kommun" not in _failed(queries, question, named)
+
+
+def test_a_year_asked_is_met_by_the_records_title(queries):
+    """A verksamhetsberättelse for 2024 has no date; its title says which year it speaks of."""
+    question = "Hur hög var sjukfrånvaron i förvaltningen 2024?"
+    text = "Sjukfrånvaron i förvaltningen var 4,2 procent, något högre än året innan."
+    assert "year" not in _failed(queries, question, _passage(text, date=None, title="Verksamhetsberättelse 2024"))
+    assert "year" in _failed(queries, question, _passage(text, date=None, title="Verksamhetsberättelse 2023"))
+
+
+def test_a_count_asked_is_not_met_by_a_year_a_date_or_a_paragraf(queries):
+    question = "Hur många föreningar sökte stödet?"
+    dated = _passage("Föreningarna kunde söka stödet från den 11 maj 2023 enligt § 75, Dnr KS-23/01233.")
+    counted = _passage("Under våren kom 20 ansökningar in från föreningar som sökte stödet.")
+    assert "answer_kind" in _failed(queries, question, dated)
+    assert "answer_kind" not in _failed(queries, question, counted)
+
+
+def test_a_quarter_or_a_duration_answers_when(queries):
+    assert "answer_kind" not in _failed(queries, "När ska systemet vara igång?", _passage("2024-Q1 Systemet tas i drift."))
+    assert "answer_kind" not in _failed(queries, "Hur länge räcker maten?", _passage("Maten räcker i 20 dagar."))
+    assert "answer_kind" in _failed(queries, "När ska systemet vara igång?", _passage("Systemet tas i drift snart."))
+
+
+def test_frame_words_weigh_little_in_term_coverage(queries):
+    """`Vad ska börja gälla …`: a record that says what applies need not say `ska`."""
+    question = queries.read("Vad ska gälla för taxan?")
+    support = queries.evidence.support(question, _passage("Taxan gäller från och med 2025-04-01."))
+    assert support.found > 0.9

@@ -47,11 +47,26 @@ def test_another_kommun_acting_is_named_though_not_indexed(vocabulary):
         ("Vem var ordförande?", {"person"}),
         ("Varför ökade sjukfrånvaron?", {"orsak"}),
         ("Vad handlar ärendet om?", set()),
+        ("Vilka besparingar räknar enheten med när inköpen digitaliseras?", set()),
+        ("Vilket datum klubbas budgeten, och när behandlar styrelsen den?", {"datum"}),
+        ("Vad är den totala budgeten för förstudien?", {"belopp"}),
     ],
 )
 def test_one_answer_kind_table_for_search_and_evidence(vocabulary, text, kinds):
     """`Hur många` asks for a count for both: search once led with amounts while evidence required a count."""
     assert vocabulary.question(text).kinds == kinds
+
+
+def test_the_words_that_frame_a_question_are_told_from_its_topic(vocabulary, analyzer):
+    """`ska`, `fick` and `nya` are in any Swedish text; `budget` and `leverantörsfakturor` name the topic."""
+    q = vocabulary.question("När ska det nya systemet för leverantörsfakturor vara igång, och fick budgeten räcka?")
+    assert {analyzer.tokens(w)[0] for w in ("ska", "nya", "fick")} <= q.frame
+    assert q.frame.isdisjoint(analyzer.tokens("systemet leverantörsfakturor budgeten igång"))
+
+
+def test_a_region_named_as_a_place_is_read_as_one(vocabulary):
+    q = vocabulary.question("Vad svarade Norsjö kommun på remissen om klimatstrategi för Norrbotten?")
+    assert q.places == {"Norrbotten"} and q.acting_kommuner == {"Norsjö"}
 
 
 def test_bm25_terms_weigh_synonyms_below_words_typed(vocabulary, analyzer):
