@@ -33,8 +33,9 @@ from .vectors import APPROXIMATE_FROM, Vectors
 
 CACHE = "embeddings.sqlite"
 # 2: Dnr mentions in their own table, filter columns in numpy; 3: BM25 in numpy files; 4: six answer kinds;
-# 5: front-page fields; 6: answer kinds that tell a count from a year or date, quarters and durations as dates
-FORMAT = 6
+# 5: front-page fields; 6: answer kinds that tell a count from a year or date, quarters and durations as dates;
+# 7: a recipe whose threshold is calibrated for evidence read over whole units (recipe.unit_share)
+FORMAT = 7
 
 
 @dataclass

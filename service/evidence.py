@@ -6,7 +6,8 @@ trained here did no better (GUIDE §5). What separates them is what the question
 - `terms`: the question's terms, weighted by how rare they are in the index (a term no record uses, such as
   another kommun's name or a supplier, weighs most), found in the passage, its heading or its metadata,
   directly, as the parts of a compound, as the start of a longer word, or through the synonym and
-  derivation lists (`försäljningen` / `har sålt`). Years and kommuner the question names are pins with
+  derivation lists (`försäljningen` / `har sålt`). The passage weighs half, the whole § or memo section it
+  is part of (`unit_share`) the other half: a question's words are spread over the § whose one chunk answers. Years and kommuner the question names are pins with
   checks of their own, not topic words, so they do not count here (a 2019 figure is no answer just for
   holding "2019"). A passage of the case or § the question names by Dnr or number counts as covering it:
   that case's memo or decision is what "vad handlar ärendet om" asks for.
@@ -32,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -55,6 +57,7 @@ from protokollsok.ingest.structure import fold
 
 LEVELS = ("answer", "possible", "none")
 _UNDER = 1e-4  # how far under a threshold the judge keeps a strength: the trail, rounded to 4 places, shows it under
+UNITS_CACHED = 4096
 _PREFIX = 5  # a question stem this long that starts a passage word counts (`nöjd` → `nöjdhet` is too short)
 
 
@@ -91,6 +94,9 @@ class Evidence:
         self.vocabulary, frequency, documents = reader.frequencies()
         self.idf = np.log1p((documents - frequency + 0.5) / (frequency + 0.5))
         self.unseen_idf = math.log1p((documents + 0.5) / 0.5)
+        self.reader = reader
+        # A unit's words, read once a version: the same §§ and memos answer most questions.
+        self._unit_terms = lru_cache(maxsize=UNITS_CACHED)(self._read_unit)
 
     def support(self, question: Question, passage: Passage, reader: float | None = None) -> Support:
         """How well one passage, read with its heading and metadata, supports an answer; `reader`: a site's
@@ -107,7 +113,10 @@ class Evidence:
     def _support(
         self, question: Question, text: str, passage: Passage | None, case_match: bool, reader: float | None = None
     ) -> Support:
-        share = self._coverage(question, f"{passage.context if passage else ''}\n{text}")
+        share = self._coverage(question, self._present(f"{passage.context if passage else ''}\n{text}"))
+        if passage is not None:
+            whole = self._coverage(question, self._unit_terms(passage.doc_id, passage.unit) | self._present(passage.context))
+            share = (1.0 - self.recipe.unit_share) * share + self.recipe.unit_share * max(share, whole)
         if case_match:
             share = max(share, self.recipe.case_match_share)
         r = self.recipe
@@ -164,8 +173,15 @@ class Evidence:
             return "answer"
         return "possible" if strength >= self.recipe.possible_threshold else "none"
 
-    def _coverage(self, question: Question, text: str) -> float:
-        """The share of the question's terms, weighted by rarity, that the text holds in some Swedish form."""
+    def _read_unit(self, doc_id: str, unit: int) -> frozenset[str]:
+        """The tokens of the whole § or memo section a passage is part of (its chunks overlap; a set minds not)."""
+        return frozenset(t for p in self.reader.unit_chunks(doc_id, unit) for t in self.analyzer.tokens(p.text))
+
+    def _present(self, text: str) -> frozenset[str]:
+        return frozenset(self.analyzer.tokens(text))
+
+    def _coverage(self, question: Question, present: frozenset[str]) -> float:
+        """The share of the question's terms, weighted by rarity, that a text's tokens hold in some Swedish form."""
         pinned = question.years | question.named_kommuner  # pins with checks of their own below, not topic words
         weights = {
             t: self._idf(t) * (self.recipe.frame_weight if t in question.frame else 1.0)
@@ -176,7 +192,6 @@ class Evidence:
         for typed, group in (*question.synonyms, *question.derivations):
             for token in typed:
                 alternatives[token] = alternatives.get(token, frozenset()) | group
-        present = set(self.analyzer.tokens(text))
         longer = [p for p in present if len(p) > _PREFIX]
         found = 0.0
         for token, weight in weights.items():
@@ -189,7 +204,7 @@ class Evidence:
                 found += weight
         return found / (sum(weights.values()) or 1.0)
 
-    def _parts_present(self, token: str, present: set[str]) -> bool:
+    def _parts_present(self, token: str, present: frozenset[str]) -> bool:
         """A compound asked (`skolbuss`) is held when the text holds each of its parts (`buss`, `skol…`)."""
         if not token.isalpha():
             return False

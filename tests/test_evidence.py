@@ -3,6 +3,7 @@ each failure is named; Swedish word forms count as the same word."""
 
 from __future__ import annotations
 
+import msgspec
 import pytest
 
 from protokollsok.indexes.passage import Passage
@@ -161,3 +162,24 @@ def test_frame_words_weigh_little_in_term_coverage(queries):
     question = queries.read("Vad ska gälla för taxan?")
     support = queries.evidence.support(question, _passage("Taxan gäller från och med 2025-04-01."))
     assert support.found > 0.9
+
+
+def test_a_passage_is_read_with_the_whole_unit_it_is_part_of(queries, analyzer):
+    """A question's words spread over a § count for the chunk of it that answers, at `unit_share`."""
+    reader = queries.searcher.reader
+    for doc_id in reader.document_ids():
+        units = {}
+        for number in range(40):
+            chunks = reader.unit_chunks(doc_id, number)
+            if len(chunks) >= 2:
+                units[number] = chunks
+        for number, (first, second, *_) in units.items():
+            own = set(analyzer.tokens(f"{first.context}\n{first.text}"))
+            words = [w for w in second.text.split() if w.isalpha() and len(w) >= 8 and analyzer.tokens(w)[0] not in own]
+            if words:
+                question = queries.read(f"Vad står det om {words[0]} i {first.text.split()[0]}?")
+                within = queries.evidence.support(question, first)
+                alone = queries.evidence.support(question, msgspec.structs.replace(first, unit=10**6))
+                assert within.found > alone.found
+                return
+    pytest.fail("no § of two chunks in the sample corpus")
