@@ -48,7 +48,11 @@ def evaluate_answers(questions: list[Question], queries: Queries) -> list[dict]:
                 "correct_evidence": q.answerable
                 and answer.answered
                 and any(_holds(q, s.doc_id, s.quote) for s in cited),
-                "verbatim": [all(st.text in quotes[n] for n in st.citations) for st in answer.answer if st.citations],
+                "verbatim": [
+                    all(st.text in quotes[n] and (st.heads or "") in quotes[n] for n in st.citations)
+                    for st in answer.answer
+                    if st.citations
+                ],
                 "words": sum(len(st.text.split()) for st in answer.answer) if answer.answered else 0,
                 "latency_ms": latency * 1000,
                 "candidates": [[strength, _holds(q, p.doc_id, p.text)] for strength, p in answer.candidates],

@@ -478,9 +478,13 @@ def _print_answer(answer) -> None:
     print()
     if answer.answered:
         for statement in answer.answer:
+            if statement.heads:  # a table row under its column heads
+                print(f"  Kolumner: {statement.heads}")
             print(f"  {statement.text} {''.join(f'[{n}]' for n in statement.citations)}")
         print("\nKällor:")
     elif answer.possible:
+        if answer.possible[0].heads:
+            print(f"  Kolumner: {answer.possible[0].heads}")
         print(f"  Möjligt svar – kontrollera källan: {answer.possible[0].text} [1]")
         print(f"  Varför inget säkert svar: {answer.reason.text}")
         print("\nKällor att kontrollera:")

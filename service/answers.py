@@ -1,15 +1,16 @@
 """A question → a cited answer made only of verbatim extracts, or a plain statement that the records hold none.
 
 Search finds the candidate chunks; evidence.py says which of them support an answer. From each supporting
-chunk (at most the recipe's max_sources, best first) the sentence or short passage that best holds the question's terms
-and the kind of answer asked for is taken word for word; a question about what was decided takes the
-decision text of the same § or memo when there is one (`Kommunstyrelsen beslutar …`, `Förslag till beslut`).
+chunk (at most the recipe's max_sources, best first) the sentence, list item or table row that best holds the
+question's terms and the kind of answer asked for is taken word for word, a row with its table's column heads
+(ingest/tables.py); a question about what was decided takes the decision text of the same § or memo when there
+is one (`Kommunstyrelsen beslutar …`, `Förslag till beslut`).
 Each extract becomes one statement citing its source; identical extracts of several sources (the same
 paragraph in two §§) become one statement citing both. When no chunk is strong enough, the answer says so in
 one sentence and the nearest chunks are shown as "Kanske relevant", never as an answer.
 
-Every statement is a whitespace-normalised substring of its source's quote, and every quote is the
-document's clean text at the source's span, personnummer masked (GUIDE §2).
+Every statement, and a row's heads, is a whitespace-normalised substring of its source's quote, and every quote
+is the document's clean text at the source's span, personnummer masked (GUIDE §2).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from protokollsok.indexes.metadata import Filters
 from protokollsok.indexes.passage import Passage, cited
 from protokollsok.indexes.question import Question
 from protokollsok.indexes.search import Searcher
-from protokollsok.ingest import frontpage
+from protokollsok.ingest import frontpage, tables
 from protokollsok.ingest.language import DECISION_SECTION, DECISION_TEXT
 from protokollsok.ingest.structure import fold
 
@@ -58,6 +59,7 @@ class Answerer:
         # The records an answer widens, reads front pages from or shows a judge: a version never changes, and
         # the same few records answer most questions, so each is read from the store once, not once a source.
         self.document = lru_cache(maxsize=DOCUMENTS_CACHED)(searcher.reader.document)
+        self.unit_tables = lru_cache(maxsize=DOCUMENTS_CACHED * 4)(self._unit_tables)
 
     def ask(self, question: Question, filters: Filters = Filters()) -> Answer:
         started = time.perf_counter()
@@ -69,14 +71,13 @@ class Answerer:
         front = self._front_page(question, [h.passage for h in result.hits])
         if front:
             answer = Answer(question.text, "answer", [], [], result.version, 1.0)
-            _cite(answer, *front)
+            _cite(answer, front[0], Statement(front[1], []))
         elif strong:
             if question.decision:
                 strong = self._decisions_first(strong)
             answer = Answer(question.text, "answer", [], [], result.version, strength)
             for passage in strong:
-                passage = self._whole_sentences(passage)
-                _cite(answer, passage, self._extract(question, passage))
+                _cite(answer, *self._extract(question, self._whole_sentences(passage)))
             if self.generator:
                 answer.summary = self.generator.summary(answer, self.searcher.analyzer)
         else:
@@ -84,7 +85,7 @@ class Answerer:
             level = best[0].level if best else "none"
             nearest = [h.passage for h in result.hits[: self.recipe.max_sources]]
             if level == "possible":
-                first = self._whole_sentences(best[1])
+                first, possible = self._extract(question, self._whole_sentences(best[1]))
                 nearest = [first, *(p for p in nearest if p.chunk_id != first.chunk_id)][: self.recipe.max_sources]
             answer = Answer(
                 question.text,
@@ -96,7 +97,8 @@ class Answerer:
                 reason=reasons.why(question, best[0] if best else None, best[1] if best else None, self.kommuner),
             )
             if level == "possible":
-                answer.possible = [Statement(self._extract(question, first), [1])]
+                possible.citations = [1]
+                answer.possible = [possible]
         for source in answer.sources:  # an answer built on a replaced decision says so (indexes/cases.py)
             later = self.searcher.cases.replaced(source.doc_id, source.paragraf, source.dnr)
             source.superseded_by = later.ref() if later else None
@@ -203,19 +205,67 @@ class Answerer:
             return passage
         return msgspec.structs.replace(passage, span=(start, end), text=text[start:end])
 
-    def _extract(self, question: Question, passage: Passage) -> str:
-        """The passage's sentence that best holds the question's terms and the kind of answer asked for."""
-        text = personnummer.mask(passage.text)
-        sentences = [p for p in _passages(text) if p.strip()] or [text]
-        best = max(range(len(sentences)), key=lambda i: (self._score(question, sentences[i]), -i))  # first of equals
-        extract = normalise(sentences[best])
-        if len(extract.split()) < 8 and best + 1 < len(sentences):
+    def _extract(self, question: Question, passage: Passage) -> tuple[Passage, Statement]:
+        """The passage's sentence, list item or table row that best holds the question's terms and the kind of
+        answer asked for, as a statement yet to be cited. A table row is taken whole, all its lines, with its
+        table's column heads (ingest/tables.py): its numbers mean nothing without them, so the passage is
+        widened within its unit to hold the heads too."""
+        text, (low, high) = passage.text, passage.span
+        cut: list[tuple[int, int, tables.Table | None]] = []  # rows to take whole, heads to leave out
+        for table in self._tables(passage):
+            if table.head and table.head[0] < high and table.head[1] > low:
+                cut.append((*table.head, None))
+            cut += [(*row, table) for row in table.rows if row[0] < high and row[1] > low]
+        pieces: list[tuple[str, tables.Table | None, tuple[int, int] | None]] = []
+        at = low
+        for start, end, table in sorted(cut):
+            pieces += [(p, None, None) for p in _passages(personnummer.mask(text[at - low : max(at, start) - low]))]
+            if table is not None:
+                pieces.append((self._text(passage, (start, end)), table, (start, end)))
+            at = max(at, end)
+        pieces += [(p, None, None) for p in _passages(personnummer.mask(text[at - low :]))]
+        pieces = [p for p in pieces if p[0].strip()] or [(personnummer.mask(text), None, None)]
+        heads = [normalise(self._text(passage, t.head)) if t and t.head else "" for _, t, _ in pieces]
+        best = max(range(len(pieces)), key=lambda i: (self._score(question, pieces[i][0], heads[i]), -i))  # first of equals
+        piece, table, row = pieces[best]
+        extract = normalise(piece)
+        if table is not None:
+            passage = self._widened(passage, table.head or row, row)
+            return passage, Statement(" ".join(extract.split()[: self.recipe.max_words]), [], heads[best] or None)
+        sentences = [p for p, t, _ in pieces]
+        if len(extract.split()) < 8 and best + 1 < len(pieces) and pieces[best + 1][1] is None:
             joined = f"{extract} {normalise(sentences[best + 1])}"
-            extract = joined if joined in normalise(text) else extract
-        return " ".join(extract.split()[: self.recipe.max_words])
+            extract = joined if joined in normalise(personnummer.mask(text)) else extract
+        return passage, Statement(" ".join(extract.split()[: self.recipe.max_words]), [])
 
-    def _score(self, question: Question, sentence: str) -> float:
-        support = self.evidence.text_support(question, sentence)
+    def _tables(self, passage: Passage) -> list[tables.Table]:
+        return self.unit_tables(passage.doc_id, passage.unit)
+
+    def _unit_tables(self, doc_id: str, number: int) -> list[tables.Table]:
+        """The tables of a § or memo (read once per version, like its record); none outside a unit."""
+        document = self.document(doc_id)
+        if document is None or not 0 <= number < len(document.units):
+            return []
+        unit = document.units[number]
+        return tables.find(document.text, unit.start, unit.end)
+
+    def _text(self, passage: Passage, span: tuple[int, int]) -> str:
+        return personnummer.mask(self.document(passage.doc_id).text[span[0] : span[1]])
+
+    def _widened(self, passage: Passage, *spans: tuple[int, int]) -> Passage:
+        """The passage grown to cover the spans (a row and its table's heads), all within its unit."""
+        start = min(passage.span[0], *(s[0] for s in spans))
+        end = max(passage.span[1], *(s[1] for s in spans))
+        if (start, end) == passage.span:
+            return passage
+        text = self.document(passage.doc_id).text
+        return msgspec.structs.replace(passage, span=(start, end), text=text[start:end])
+
+    def _score(self, question: Question, sentence: str, heads: str = "") -> float:
+        """A table row is read with its heads, and its cells in the unit the heads name (`tkr`, `%`), so a row
+        answers `hur mycket` as a sentence with `-1 400 tkr` would."""
+        text = f"{heads}\n{sentence} {tables.unit(heads) or ''}" if heads else sentence
+        support = self.evidence.text_support(question, text)
         score = support.found + self.recipe.extract_kind_bonus * (support.met("answer_kind") and bool(question.kinds))
         decision = question.decision and DECISION_TEXT.search(sentence)
         return score + (self.recipe.extract_decision_bonus if decision else 0.0)
@@ -247,14 +297,15 @@ def _passages(text: str) -> list[str]:
     return [part for block in blocks for part in _SENTENCE_END.split(" ".join(block))]
 
 
-def _cite(answer: Answer, passage: Passage, extract: str) -> None:
+def _cite(answer: Answer, passage: Passage, statement: Statement) -> None:
     n = len(answer.sources) + 1
     answer.sources.append(_source(n, passage))
-    same = next((s for s in answer.answer if s.text == extract), None)
+    same = next((s for s in answer.answer if (s.text, s.heads) == (statement.text, statement.heads)), None)
     if same:
         same.citations.append(n)
     else:
-        answer.answer.append(Statement(extract, [n]))
+        statement.citations = [n]
+        answer.answer.append(statement)
 
 
 def _trail(supported: list[tuple[Support, Passage]], recipe) -> dict:

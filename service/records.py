@@ -26,6 +26,8 @@ POSSIBLE = "Möjligt svar – kontrollera källan"
 class Statement:
     text: str
     citations: list[int]
+    heads: str | None = None
+    """A table row's column heads (ingest/tables.py), verbatim from the same quote: a row's numbers need them."""
 
 
 @dataclass

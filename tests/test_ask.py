@@ -72,6 +72,7 @@ def _assert_contract(answer: dict, ingested) -> None:
     for statement in answer["answer"] + answer["possible"]:
         for n in statement["citations"]:
             assert normalise(statement["text"]) in quotes[n]
+            assert normalise(statement["heads"] or "") in quotes[n]  # a table row's column heads, quoted with it
     assert answer["answered"] == (answer["level"] == "answer")
     assert (answer["reason"] is None) == answer["answered"]
     assert bool(answer["possible"]) == (answer["level"] == "possible")
@@ -102,6 +103,23 @@ def test_amount_is_kept_exactly_as_written(corpus_index, ingested, capsys):
     assert any("100 000 kr" in s["text"] for s in answer["answer"])
 
 
+def test_table_row_is_stated_whole_under_its_column_heads(corpus_index, ingested, capsys):
+    """Umeå's Miljöskjutsen list: the row with both amounts, and the heads that say which is granted."""
+    _, [answer], _ = _ask(corpus_index, capsys, "Hur mycket beviljades KFUM Umeå för luftvärmepump?")
+    _assert_contract(answer, ingested)
+    row = next(s for s in answer["answer"] if "Luftvärmepump" in s["text"])
+    assert row["text"] == "171027 KFUM Umeå Luftvärmepump 20 024 20 024"
+    assert row["heads"].endswith("Dnr Förening Projekt Sökt belopp Beviljat belopp Motivering")
+    quote = normalise(answer["sources"][row["citations"][0] - 1]["quote"])
+    assert quote.index(row["heads"]) < quote.index(row["text"])
+    assert all(s["heads"] is None for s in answer["answer"] if s is not row)
+
+    assert main(["ask", "Hur mycket beviljades KFUM Umeå för luftvärmepump?", "--index", str(corpus_index)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    at = next(i for i, line in enumerate(lines) if "Luftvärmepump" in line)
+    assert lines[at - 1].strip() == f"Kolumner: {row['heads']}"  # the heads above the row in the text output
+
+
 @pytest.mark.parametrize(
     "question",
     [
@@ -114,7 +132,7 @@ def test_unsupported_question_is_abstained_with_nearest_passages(corpus_index, i
     assert code == 0
     _assert_contract(answer, ingested)
     assert answer["answered"] is False
-    assert answer["answer"] == [{"text": NO_ANSWER, "citations": []}]
+    assert answer["answer"] == [{"text": NO_ANSWER, "citations": [], "heads": None}]
     assert 1 <= len(answer["sources"]) <= 3
 
     assert answer["reason"]["check"] == "kommun"

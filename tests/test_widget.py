@@ -33,6 +33,7 @@ ARGS = [
 ]
 ANSWERED = "Vad beslutade kommunstyrelsen i Kalix om e-handel?"
 UNANSWERABLE = "Hur mycket kostar det nya badhuset i Göteborg?"
+TABLE = "Hur mycket beviljades KFUM Umeå för luftvärmepump?"  # answered by a row of Umeå's Miljöskjutsen table
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 WAIT_MS = 60_000
 
@@ -205,6 +206,18 @@ def test_unanswerable_question_is_shown_as_no_answer(answered):
     assert exchange.locator(".ps-forbehall").is_visible()
 
 
+def test_table_row_is_shown_under_its_column_heads(answered):
+    page = answered.page
+    _ask_by_keyboard(page, TABLE)
+    row = _last(page).locator(".ps-svar .ps-pastaende", has_text="Luftvärmepump")
+    heads = row.locator(".ps-kolumner")
+    assert heads.is_visible()
+    assert _normalise(heads.inner_text()).startswith("Kolumner:") and "Beviljat belopp" in heads.inner_text()
+    assert heads.bounding_box()["y"] < row.get_by_role("link").bounding_box()["y"]  # above the row and its [n]
+    sentences = _last(page).locator(".ps-svar .ps-pastaende", has_not_text="Luftvärmepump")
+    assert sentences.locator(".ps-kolumner").count() == 0
+
+
 def test_copy_conversation_puts_question_answer_and_sources_on_the_clipboard(answered):
     page = answered.page
     page.get_by_role("button", name="Kopiera samtalet").click()
@@ -215,6 +228,7 @@ def test_copy_conversation_puts_question_answer_and_sources_on_the_clipboard(ans
     assert statement and statement in _normalise(text)
     assert "§ 228" in text
     assert "Visa i dokumentet: http" in text
+    assert "Kolumner: " in text  # the table question's row keeps its heads on the clipboard
 
 
 def test_screenshots(answered):
@@ -399,6 +413,8 @@ def test_axe_finds_no_wcag_violations(browser, live_server):
         page.wait_for_selector("#ps-kommun option:nth-child(2)", state="attached")
         _ask_by_keyboard(page, ANSWERED)
         _ask_by_keyboard(page, UNANSWERABLE)
+        _ask_by_keyboard(page, TABLE)
+        assert page.locator(".ps-kolumner").count() >= 1
         page.locator("details.ps-avgransa summary").click()
         violations = _axe(page)
         assert violations == [], _describe(violations)

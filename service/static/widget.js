@@ -86,6 +86,11 @@
     return node;
   }
 
+  /* A table row is shown under its table's column heads, which the answer quotes with it: its numbers need them. */
+  function headsLine(statement) {
+    return statement.heads ? el("span", { className: "ps-kolumner", text: "Kolumner: " + statement.heads }) : null;
+  }
+
   function capitalised(value) {
     value = String(value || "");
     return value.charAt(0).toLocaleUpperCase("sv") + value.slice(1);
@@ -477,7 +482,7 @@
       article.appendChild(el("h4", { text: "Svar" }));
       var list = el("ul", { className: "ps-svar" });
       data.answer.forEach(function (statement) {
-        var item = el("li", { className: "ps-pastaende" }, [statement.text]);
+        var item = el("li", { className: "ps-pastaende" }, [headsLine(statement), statement.text]);
         (statement.citations || []).forEach(function (n) {
           item.appendChild(document.createTextNode(" "));
           if (byNumber[n]) {
@@ -500,6 +505,7 @@
         el("div", { className: "ps-mojligt-svar" }, [
           el("p", { className: "ps-inget-svar-rubrik", text: "Möjligt svar – kontrollera källan" }),
           el("p", { className: "ps-pastaende" }, [
+            headsLine(data.possible[0]),
             data.possible[0].text + " ",
             el("a", { className: "ps-ref", href: "#" + sourceId(i, 1) }, [
               el("span", { className: "ps-dold", text: "källa " }),
@@ -598,10 +604,12 @@
           var refs = (statement.citations || []).map(function (n) {
             return "[" + n + "]";
           });
+          if (statement.heads) lines.push("  Kolumner: " + statement.heads);
           lines.push("- " + statement.text + (refs.length ? " " + refs.join(" ") : ""));
         });
         lines.push("Källor:");
       } else if (data.level === "possible" && data.possible && data.possible.length) {
+        if (data.possible[0].heads) lines.push("Kolumner: " + data.possible[0].heads);
         lines.push("Möjligt svar – kontrollera källan: " + data.possible[0].text + " [1]");
         if (data.reason && data.reason.text) lines.push("Varför inget säkert svar: " + data.reason.text);
       } else {
