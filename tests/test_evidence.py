@@ -183,3 +183,14 @@ def test_a_passage_is_read_with_the_whole_unit_it_is_part_of(queries, analyzer):
                 assert within.found > alone.found
                 return
     pytest.fail("no § of two chunks in the sample corpus")
+
+
+def test_a_possible_answer_shows_the_passage_search_ranks_first_among_the_possible(queries):
+    """Under the answer threshold strength is unsure, so search's order picks the unit shown to check; the
+    strongest of the possible passages may stand lower."""
+    answer = queries.answerer.ask(queries.read("Vilket externt bolag fick uppdraget att gå igenom kommunens miljöarbete?"))
+    candidates = answer.trail["candidates"]
+    first = next(c for c in candidates if c["level"] == "possible")
+    assert answer.level == "possible" and answer.possible
+    assert answer.sources[0].chunk_id == first["chunk_id"]
+    assert max(candidates, key=lambda c: c["strength"])["chunk_id"] != first["chunk_id"]  # the case this is about
