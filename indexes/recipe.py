@@ -85,6 +85,8 @@ class Recipe:
     """Strength kept when a whole year is asked for and the passage speaks of part of one."""
     outcome_missing: float = 0.5
     """Strength kept when an outcome is asked for and the passage only forecasts or plans."""
+    open_missing: float = 0.3
+    """Strength kept when the passage leaves open the `vilken …` the question asks (`utreda vilken stad`)."""
     decision_missing: float = 0.3
     """Strength kept when a decision taken is asked for and the passage only proposes one."""
     extract_kind_bonus: float = 0.3

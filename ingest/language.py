@@ -155,15 +155,18 @@ KOMMUNER = Path(__file__).parent / "data" / "kommuner.txt"
 REGIONER = Path(__file__).parent / "data" / "regioner.txt"
 
 
-def _names(path: Path) -> str:
-    """The names of a list file as one regex alternation, longest first."""
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+def _names(path: Path) -> list[str]:
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+
+
+def _alternation(names: list[str]) -> str:
+    """Names as one regex alternation, longest first."""
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
 @cache
 def _acting_kommun() -> re.Pattern:
-    alternatives = _names(KOMMUNER)
+    alternatives = _alternation(_names(KOMMUNER))
     return re.compile(
         rf"(?:(?:fullmäktige|styrelse\w*|nämnd\w*|utskott\w*|kommunen) i (?P<a>{alternatives})\b"
         rf"|\b(?P<b>{alternatives})s? (?:kommun|stad)\b"
@@ -177,8 +180,14 @@ def acting_kommuner(question: str) -> frozenset[str]:
 
 
 @cache
+def regioner() -> frozenset[str]:
+    """Sweden's regions and landskap (data/regioner.txt): places a question may name, not kommuner."""
+    return frozenset(_names(REGIONER))
+
+
+@cache
 def _region() -> re.Pattern:
-    return re.compile(rf"\b(?:i|från|för|inom|över|Region) (?P<c>{_names(REGIONER)})s?\b")
+    return re.compile(rf"\b(?:i|från|för|inom|över|Region) (?P<c>{_alternation(_names(REGIONER))})s?\b")
 
 
 def places(question: str) -> frozenset[str]:
@@ -190,6 +199,9 @@ def places(question: str) -> frozenset[str]:
 
 
 # The checks a question pins (service/evidence.py): what it asks for, and what a passage shows instead.
+# A `vilken …` question (`Vilken stad …`, `Vilka projekt …`), and a record that leaves the same open
+# (`utreda vilken stad som är lämplig`, `när det är klart vilken leverantör det blir`).
+WHICH = re.compile(r"\b(?:vilken|vilket|vilka)\s+(?!av\b|som\b|det\b|den\b|de\b)([^\W\d_]{3,})", re.IGNORECASE)
 # A whole year asked for, a part of one written.
 WHOLE_YEAR = re.compile(
     r"\b(?:hela (?:året|år|(?:19|20)\d{2})|helår\w*|helåret|årsbokslut\w*|bokslut\w*|årets resultat|årsresultat\w*"

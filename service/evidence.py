@@ -22,6 +22,7 @@ Then the checks the question pins, each scaling the strength down when it fails 
   fullmäktige is not fullmäktige's decision);
 - `decision`: a decision taken asked for, only a proposal written (a kallelse, a memo, "förslag till");
 - `outcome`: an outcome asked for ("blev", "faktiska"), only a forecast or plan written;
+- `open`: a `vilken …` question the passage itself leaves open ("utreda vilken stad som är lämplig");
 - `reader`: a site's reader (indexes/rerank.py, off by default) scores the passage under `reader_threshold`;
 - `judge`: the site's chat endpoint, asked whether the best unit answers and to quote the words
   (service/judge.py, off by default), said no or quoted words the unit does not hold (`judged`).
@@ -50,6 +51,7 @@ from protokollsok.ingest.language import (
     PROPOSAL_DOC_TYPES,
     PROPOSAL_SECTION,
     SHOWS_KIND,
+    WHICH,
     WHOLE_YEAR,
     deciding_organs,
 )
@@ -96,7 +98,7 @@ class Evidence:
         self.unseen_idf = math.log1p((documents + 0.5) / 0.5)
         self.reader = reader
         # A unit's words, read once a version: the same §§ and memos answer most questions.
-        self._unit_terms = lru_cache(maxsize=UNITS_CACHED)(self._read_unit)
+        self._unit = lru_cache(maxsize=UNITS_CACHED)(self._read_unit)
 
     def support(self, question: Question, passage: Passage, reader: float | None = None) -> Support:
         """How well one passage, read with its heading and metadata, supports an answer; `reader`: a site's
@@ -115,7 +117,7 @@ class Evidence:
     ) -> Support:
         share = self._coverage(question, self._present(f"{passage.context if passage else ''}\n{text}"))
         if passage is not None:
-            whole = self._coverage(question, self._unit_terms(passage.doc_id, passage.unit) | self._present(passage.context))
+            whole = self._coverage(question, self._unit(passage.doc_id, passage.unit)[0] | self._present(passage.context))
             share = (1.0 - self.recipe.unit_share) * share + self.recipe.unit_share * max(share, whole)
         if case_match:
             share = max(share, self.recipe.case_match_share)
@@ -129,6 +131,10 @@ class Evidence:
             failed.append((Check("year", ", ".join(sorted(question.years)), (passage.date or "")[:4] if passage else ""), r.year_missing))
         if question.whole_year and PART_OF_YEAR.search(text) and not WHOLE_YEAR.search(text):
             failed.append((Check("period", "hela året", PART_OF_YEAR.search(text).group(0)), r.period_missing))
+        # The whole unit: a motion that asks `vilken stad` leaves it open in every chunk of it.
+        left_open = self._left_open(question, f"{text}\n{self._unit(passage.doc_id, passage.unit)[1] if passage else ''}")
+        if left_open:
+            failed.append((Check("open", left_open, "öppen fråga"), r.open_missing))
         if question.outcome and FORECAST.search(text) and not OUTCOME.search(text):
             failed.append((Check("outcome", "utfall", FORECAST.search(text).group(0)), r.outcome_missing))
         if passage is not None:
@@ -173,9 +179,23 @@ class Evidence:
             return "answer"
         return "possible" if strength >= self.recipe.possible_threshold else "none"
 
-    def _read_unit(self, doc_id: str, unit: int) -> frozenset[str]:
-        """The tokens of the whole § or memo section a passage is part of (its chunks overlap; a set minds not)."""
-        return frozenset(t for p in self.reader.unit_chunks(doc_id, unit) for t in self.analyzer.tokens(p.text))
+    def _left_open(self, question: Question, text: str) -> str:
+        """`vilken stad` asked, and the passage asks the same (`utreda vilken stad som är lämplig`): the record
+        leaves open what the question asks. The words as the question has them, or "" when not so."""
+        asked = {self.analyzer.stems(word)[0]: word for word in WHICH.findall(question.text)}
+        if not asked:
+            return ""
+        for word in WHICH.findall(text):
+            stem = self.analyzer.stems(word)[0]
+            if stem in asked:
+                return f"vilken {asked[stem]}"
+        return ""
+
+    def _read_unit(self, doc_id: str, unit: int) -> tuple[frozenset[str], str]:
+        """The tokens of the whole § or memo section a passage is part of (its chunks overlap; a set minds not),
+        and its chunks' text."""
+        texts = [p.text for p in self.reader.unit_chunks(doc_id, unit)]
+        return frozenset(t for text in texts for t in self.analyzer.tokens(text)), "\n".join(texts)
 
     def _present(self, text: str) -> frozenset[str]:
         return frozenset(self.analyzer.tokens(text))

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from protokollsok.indexes.passage import Passage
 from protokollsok.indexes.question import Question
+from protokollsok.ingest.language import regioner
 from protokollsok.ingest.structure import fold
 
 from .evidence import Check, Support
 from .records import Reason
 
-ORDER = ("kommun", "organ_decided", "decision", "period", "outcome", "year", "answer_kind", "judge", "reader", "terms")
+ORDER = (
+    "kommun", "organ_decided", "decision", "period", "outcome", "year", "open", "answer_kind", "judge", "reader", "terms"
+)
 KIND_WORDS = {
     "belopp": "något belopp",
     "datum": "något datum",
@@ -42,6 +45,7 @@ TEXTS = {
     "period": "Handlingarna om detta gäller en del av året ({found}), inte hela året.",
     "outcome": "Handlingarna innehåller en prognos eller plan ({found}), inte ett utfall.",
     "year": "De handlingar som ligger närmast gäller inte {asked}.",
+    "open": "I {where} är frågan om {asked} fortfarande öppen; handlingarna säger inte vad det blev.",
     "judge": "Språkmodellen kunde inte visa var {where} svarar på frågan; kontrollera källan själv.",
     "reader": "Läsmodellen bedömer att {where} inte svarar på frågan.",
     "terms": "Inga handlingar tar upp det frågan gäller; de närmaste träffarna täcker bara en del av frågans ord.",
@@ -51,9 +55,12 @@ TEXTS = {
 def _text(check: Check, question: Question, passage: Passage, kommuner: list[str]) -> str:
     if check.name == "kommun":
         indexed = {fold(k) for k in kommuner}
-        missing = sorted(k for k in question.acting_kommuner | question.places if fold(k) not in indexed)
+        named = question.acting_kommuner | question.places
+        missing = sorted(k for k in named - regioner() if fold(k) not in indexed)
         if missing:
             return f"Indexet har inga handlingar från {', '.join(missing)}."
+        if named & regioner():
+            return f"De handlingar som ligger närmast talar inte om {', '.join(sorted(named & regioner()))}."
         return f"De handlingar som ligger närmast gäller {passage.kommun}, inte den kommun frågan gäller."
     if check.name == "answer_kind":
         kinds = [KIND_WORDS.get(k, k) for k in check.asked.split(", ")]

@@ -33,7 +33,7 @@ class Statement:
 @dataclass
 class Reason:
     """Why `ask` gave no answer, from a check it actually made: `check` names it (kommun, period, organ_decided,
-    decision, outcome, answer_kind, year, terms, hits), `text` says it to the official in Swedish."""
+    decision, outcome, answer_kind, year, open, terms, hits), `text` says it to the official in Swedish."""
 
     check: str
     asked: str

@@ -194,3 +194,21 @@ def test_a_possible_answer_shows_the_passage_search_ranks_first_among_the_possib
     assert answer.level == "possible" and answer.possible
     assert answer.sources[0].chunk_id == first["chunk_id"]
     assert max(candidates, key=lambda c: c["strength"])["chunk_id"] != first["chunk_id"]  # the case this is about
+
+
+def test_a_record_that_leaves_open_what_is_asked_does_not_answer_it(queries):
+    """`Vilken stad …` asked; a motion asking to look into `vilken stad som är lämplig` names none."""
+    question = "Vilken stad i Taiwan vill Liberalerna att kommunen ska samarbeta med?"
+    motion = _passage("Liberalerna yrkar att kommunen utreder vilken stad i Taiwan som är lämplig för ett samarbete.")
+    named = _passage("Liberalerna vill att kommunen inleder ett samarbete med staden Taichung i Taiwan.")
+    assert "open" in _failed(queries, question, motion)
+    assert "open" not in _failed(queries, question, named)
+    reason = why(queries.read(question), queries.evidence.support(queries.read(question), motion), motion, ["Kalix"])
+    assert reason.check == "open" and "vilken stad" in reason.text
+
+
+def test_a_region_not_spoken_of_is_said_so_not_called_a_missing_kommun(queries):
+    question = queries.read("Vad svarade Norsjö kommun på remissen om klimatstrategin för Norrbotten?")
+    other = _passage("Utskottet svarar på remissen om klimatstrategin för Västerbotten.", kommun="Norsjö")
+    reason = why(question, queries.evidence.support(question, other), other, ["Norsjö"])
+    assert reason.check == "kommun" and reason.text == "De handlingar som ligger närmast talar inte om Norrbotten."
