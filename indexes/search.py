@@ -22,6 +22,7 @@ the chunks of that case or § come first, then chunks that mention it, each grou
 from __future__ import annotations
 
 import copy
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -40,7 +41,8 @@ from .reader import IndexVersion, LexicalScores, Reader
 from .recipe import Recipe
 from .rerank import Reranker
 from .synonyms import DERIVATIONS, Synonyms
-from protokollsok.ingest.language import ANSWER_KINDS
+from protokollsok.ingest.language import ANSWER_KINDS, kommuner
+from protokollsok.ingest.structure import fold
 
 MODES = ("hybrid", "lexical", "dense")
 FEATURES = ("lexical", "dense", "opening", "kommun", "answer_kind")
@@ -111,6 +113,7 @@ class Searcher:
         self.analyzer = analyzer
         self.synonyms = synonyms
         self.reranker = reranker
+        self.unheld: re.Pattern | None = None  # set by `within`: the kommuner a scope does not hold
         self.normalise = _minmax if self.recipe.fusion == "convex" else partial(_rank_scores, k=self.recipe.rrf_k)
         self.weights = weights(self.recipe)
         # The dense half runs on a thread of its own while BM25 runs: torch and faiss work outside the GIL, so
@@ -133,6 +136,9 @@ class Searcher:
             self.analyzer, self.synonyms, reader.facets()["kommuner"], self.vocabulary.derivations
         )
         narrowed.cases = Cases(reader)
+        held = {fold(name) for name in reader.facets()["kommuner"]}
+        others = [name for name in kommuner() if fold(name) not in held]
+        narrowed.unheld = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in sorted(others, key=len, reverse=True))})s?\b")
         return narrowed
 
     def read(self, text: str) -> Question:
@@ -148,7 +154,10 @@ class Searcher:
             return Result(question, self.version.name, [], timings)
 
         candidates = self.recipe.candidates
-        nearest = self._dense_threads.submit(self._dense, question.text, allowed, timings) if mode != "lexical" else None
+        # Over a scope, a kommun it does not hold is embedded as `kommunen`, held elsewhere in the index or not:
+        # the dense half must not rank by which of two such names was asked (indexes/scoped.py).
+        embedded = self.unheld.sub("kommunen", question.text) if self.unheld else question.text
+        nearest = self._dense_threads.submit(self._dense, embedded, allowed, timings) if mode != "lexical" else None
         lexical: LexicalScores | None = None
         if mode in ("hybrid", "lexical"):
             started = time.perf_counter()
@@ -208,7 +217,7 @@ class Searcher:
         top = min(self.recipe.reader_candidates, len(passages))
         scores = self.reranker.scores(question.text, [indexed_text(p) for p in passages[:top]])
         fused = np.array([score for _, score in ranked[:top]])
-        mixed = (1 - self.recipe.reader_weight) * _spread(fused) + self.recipe.reader_weight * _spread(scores)
+        mixed = (1 - self.recipe.reader_weight) * _minmax(fused) + self.recipe.reader_weight * _minmax(scores)
         order = sorted(range(top), key=lambda i: (-tiers.get(ranked[i][0], 0), -mixed[i]))
         order += range(top, len(passages))
         timings.reader = time.perf_counter() - started
@@ -285,16 +294,11 @@ def weights(recipe: Recipe) -> np.ndarray:
 
 
 def _minmax(scores: np.ndarray) -> np.ndarray:
-    """Scores scaled to 0–1 over this query's candidates: e5's cosines sit in a narrow band (about
-    0.75–0.90), so only their spread within one query says anything, and BM25 has no fixed scale."""
-    scores = scores.astype(np.float64)
-    low, high = scores.min(initial=0.0), scores.max(initial=0.0)
-    return (scores - low) / (high - low) if high > low else np.zeros_like(scores)
-
-
-def _spread(scores: np.ndarray) -> np.ndarray:
-    """Scores scaled so that the lowest of them is 0 and the highest 1 (all 0 when they are equal): a reader's
-    sigmoids may sit in a narrow band, so only their spread over the candidates it read can reorder them."""
+    """Scores scaled so that this query's lowest candidate is 0 and its highest 1 (all 0 when they are equal):
+    e5's cosines sit in a narrow band (about 0.75–0.90), so only their spread within one query says anything,
+    BM25 has no fixed scale, and a reader's sigmoids may bunch up too. (Until 2026-12 the low end was pinned at
+    0, which scaled cosines by their maximum to 0.83–1 and left the dense ranker a sixth of its weight.)"""
+    scores = np.asarray(scores, dtype=np.float64)
     low, high = (float(scores.min()), float(scores.max())) if len(scores) else (0.0, 0.0)
     return (scores - low) / (high - low) if high > low else np.zeros(len(scores))
 

@@ -180,6 +180,12 @@ def acting_kommuner(question: str) -> frozenset[str]:
 
 
 @cache
+def kommuner() -> frozenset[str]:
+    """Sweden's 290 kommuner (data/kommuner.txt)."""
+    return frozenset(_names(KOMMUNER))
+
+
+@cache
 def regioner() -> frozenset[str]:
     """Sweden's regions and landskap (data/regioner.txt): places a question may name, not kommuner."""
     return frozenset(_names(REGIONER))

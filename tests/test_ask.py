@@ -160,7 +160,8 @@ def test_search_says_when_no_hit_is_likely_relevant(corpus_index, capsys):
         main(["search", "Vad beslutade kommunstyrelsen i Kalix om e-handel?", "--index", str(corpus_index), "--json"])
         == 0
     )
-    assert json.loads(capsys.readouterr().out)["hits"][0]["likely_relevant"] is True
+    hits = json.loads(capsys.readouterr().out)["hits"]
+    assert any(h["likely_relevant"] for h in hits[:3]) and hits[0]["paragraf"] == "§ 228"
 
 
 def test_trace_id_finds_its_query_log_row_beside_the_index(corpus_index, capsys):

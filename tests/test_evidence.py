@@ -188,12 +188,20 @@ def test_a_passage_is_read_with_the_whole_unit_it_is_part_of(queries, analyzer):
 def test_a_possible_answer_shows_the_passage_search_ranks_first_among_the_possible(queries):
     """Under the answer threshold strength is unsure, so search's order picks the unit shown to check; the
     strongest of the possible passages may stand lower."""
-    answer = queries.answerer.ask(queries.read("Vilket externt bolag fick uppdraget att gå igenom kommunens miljöarbete?"))
-    candidates = answer.trail["candidates"]
-    first = next(c for c in candidates if c["level"] == "possible")
-    assert answer.level == "possible" and answer.possible
-    assert answer.sources[0].chunk_id == first["chunk_id"]
-    assert max(candidates, key=lambda c: c["strength"])["chunk_id"] != first["chunk_id"]  # the case this is about
+    differ = 0
+    for text in (
+        "Vilket externt bolag fick uppdraget att gå igenom kommunens miljöarbete på revisionens vägnar?",
+        "Vilken konsult anlitades för utbildningsprogrammet som ska hjälpa företag att säkra sitt personalbehov?",
+        "Hur länge skulle maten som produceras lokalt räcka för att föda hela befolkningen?",
+    ):
+        answer = queries.answerer.ask(queries.read(text))
+        if answer.level != "possible":
+            continue
+        candidates = answer.trail["candidates"]
+        first = next(c for c in candidates if c["level"] == "possible")
+        assert answer.possible and answer.sources[0].chunk_id == first["chunk_id"]
+        differ += max(candidates, key=lambda c: c["strength"])["chunk_id"] != first["chunk_id"]
+    assert differ  # the case this is about: the strongest stands lower than the first
 
 
 def test_a_record_that_leaves_open_what_is_asked_does_not_answer_it(queries):
