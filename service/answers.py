@@ -172,10 +172,11 @@ class Answerer:
         return document.text[unit.start : unit.end]
 
     def _decisions_first(self, passages: list[Passage]) -> list[Passage]:
-        """The decision text of each cited § or memo in front of its other chunks, fetched if search missed it."""
+        """The decision text of the first cited § or memo in front of it, fetched if search missed it. Only the
+        first's: a decision fetched for each would take the places of the other passages' own evidence."""
         out: list[Passage] = []
-        for passage in passages:
-            if not DECISION_SECTION.search(passage.section or ""):
+        for i, passage in enumerate(passages):
+            if i == 0 and not DECISION_SECTION.search(passage.section or ""):
                 decision = next(
                     (
                         p

@@ -220,3 +220,22 @@ def test_a_region_not_spoken_of_is_said_so_not_called_a_missing_kommun(queries):
     other = _passage("Utskottet svarar på remissen om klimatstrategin för Västerbotten.", kommun="Norsjö")
     reason = why(question, queries.evidence.support(question, other), other, ["Norsjö"])
     assert reason.check == "kommun" and reason.text == "De handlingar som ligger närmast talar inte om Norrbotten."
+
+
+def test_a_decision_question_leads_with_the_first_units_decision_and_keeps_the_other_passages(queries):
+    """`Vad beslutade …`: the decision text of the best § goes first; the other §§' own passages keep their
+    places rather than give them to decisions fetched for each."""
+    from protokollsok.ingest.language import DECISION_SECTION
+
+    reader = queries.searcher.reader
+    doc_id = next(d for d in reader.document_ids() if "protokoll" in d)
+    others = []
+    for number in range(60):
+        chunks = reader.unit_chunks(doc_id, number)
+        rest = [c for c in chunks if not DECISION_SECTION.search(c.section or "")]
+        if rest and len(rest) < len(chunks):
+            others.append(rest[0])
+    first, second, third = others[:3]
+    cited = queries.answerer._decisions_first([first, second, third])
+    assert DECISION_SECTION.search(cited[0].section or "") and cited[0].unit == first.unit
+    assert [p.chunk_id for p in cited[1:]] == [first.chunk_id, second.chunk_id]
