@@ -138,7 +138,8 @@ class Searcher:
         narrowed.cases = Cases(reader)
         held = {fold(name) for name in reader.facets()["kommuner"]}
         others = [name for name in kommuner() if fold(name) not in held]
-        narrowed.unheld = re.compile(rf"\b(?:{'|'.join(re.escape(n) for n in sorted(others, key=len, reverse=True))})s?\b")
+        names = "|".join(re.escape(name) for name in sorted(others, key=len, reverse=True))
+        narrowed.unheld = re.compile(rf"\b(?:{names})s?\b")
         return narrowed
 
     def read(self, text: str) -> Question:

@@ -6,10 +6,11 @@ trained here did no better (GUIDE §5). What separates them is what the question
 - `terms`: the question's terms, weighted by how rare they are in the index (a term no record uses, such as
   another kommun's name or a supplier, weighs most), found in the passage, its heading or its metadata,
   directly, as the parts of a compound, as the start of a longer word, or through the synonym and
-  derivation lists (`försäljningen` / `har sålt`). The passage weighs half, the whole § or memo section it
-  is part of (`unit_share`) the other half: a question's words are spread over the § whose one chunk answers. Years and kommuner the question names are pins with
-  checks of their own, not topic words, so they do not count here (a 2019 figure is no answer just for
-  holding "2019"). A passage of the case or § the question names by Dnr or number counts as covering it:
+  derivation lists (`försäljningen` / `har sålt`); frame words (`ska`, `fick`) weigh little. The passage
+  counts half, the whole § or memo section it is part of (`unit_share`) the other half: a question's words
+  are spread over the § whose one chunk answers. Years and kommuner the question names are pins with checks
+  of their own, not topic words, so they do not count here (a 2019 figure is no answer just for holding
+  "2019"). A passage of the case or § the question names by Dnr or number counts as covering it:
   that case's memo or decision is what "vad handlar ärendet om" asks for.
 Then the checks the question pins, each scaling the strength down when it fails and named in the trail:
 - `answer_kind`: the kind of answer asked for (an amount, a share, a count, a date, a person, a reason);
@@ -117,7 +118,8 @@ class Evidence:
     ) -> Support:
         share = self._coverage(question, self._present(f"{passage.context if passage else ''}\n{text}"))
         if passage is not None:
-            whole = self._coverage(question, self._unit(passage.doc_id, passage.unit)[0] | self._present(passage.context))
+            words = self._unit(passage.doc_id, passage.unit)[0] | self._present(passage.context)
+            whole = self._coverage(question, words)
             share = (1.0 - self.recipe.unit_share) * share + self.recipe.unit_share * max(share, whole)
         if case_match:
             share = max(share, self.recipe.case_match_share)
@@ -128,11 +130,13 @@ class Evidence:
         # The year a record speaks of: its date, or its title's (`Verksamhetsberättelse 2024` has no date).
         record = f"{passage.date or ''} {passage.title}" if passage else ""
         if question.years and not any(y in text or y in record for y in question.years):
-            failed.append((Check("year", ", ".join(sorted(question.years)), (passage.date or "")[:4] if passage else ""), r.year_missing))
+            found = (passage.date or "")[:4] if passage else ""
+            failed.append((Check("year", ", ".join(sorted(question.years)), found), r.year_missing))
         if question.whole_year and PART_OF_YEAR.search(text) and not WHOLE_YEAR.search(text):
             failed.append((Check("period", "hela året", PART_OF_YEAR.search(text).group(0)), r.period_missing))
         # The whole unit: a motion that asks `vilken stad` leaves it open in every chunk of it.
-        left_open = self._left_open(question, f"{text}\n{self._unit(passage.doc_id, passage.unit)[1] if passage else ''}")
+        unit_text = self._unit(passage.doc_id, passage.unit)[1] if passage else ""
+        left_open = self._left_open(question, f"{text}\n{unit_text}")
         if left_open:
             failed.append((Check("open", left_open, "öppen fråga"), r.open_missing))
         if question.outcome and FORECAST.search(text) and not OUTCOME.search(text):
