@@ -54,7 +54,7 @@ class Loaded:
             reader = ScopedReader(self.reader, scope)
             documents, chunks = reader.counts()
             manifest = {**self.manifest, "documents": documents, "chunks": chunks}
-            self._scoped[scope] = Loaded(self.version, manifest, reader.facets(), self.queries.within(reader))
+            self._scoped[scope] = Loaded(self.version, manifest, reader.facets(), self.queries.within(reader, scope.name))
         return self._scoped[scope]
 
 

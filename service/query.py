@@ -35,6 +35,8 @@ class Queries:
     searcher: Searcher
     evidence: Evidence
     answerer: Answerer
+    scope: str | None = None
+    """The name of the scope these queries see (service/scopes.py), written to the query log; None: all."""
 
     @classmethod
     def open(
@@ -55,11 +57,12 @@ class Queries:
         evidence = Evidence(analyzer, searcher.reader, recipe)
         return cls(searcher, evidence, Answerer(searcher, evidence, generator, judge))
 
-    def within(self, reader: Reader) -> "Queries":
-        """The same queries over a narrower reader (a client's scope): search, answers and cases see only it."""
+    def within(self, reader: Reader, scope: str) -> "Queries":
+        """The same queries over a narrower reader (the client's scope named `scope`): search, answers and cases
+        see only it, and the query log says whose scope asked."""
         searcher = self.searcher.within(reader)
         answerer = Answerer(searcher, self.evidence, self.answerer.generator, self.answerer.judge)
-        return Queries(searcher, self.evidence, answerer)
+        return Queries(searcher, self.evidence, answerer, scope)
 
     def read(self, text: str) -> Question:
         return self.searcher.read(personnummer.mask(text))
@@ -82,7 +85,8 @@ class Queries:
             for h in result.hits
         ]
         trace_id = log.record(
-            "search", result.question.text, filters.to_dict(), [h.chunk_id for h in hits], result.version, None
+            "search", result.question.text, filters.to_dict(), [h.chunk_id for h in hits], result.version, None,
+            scope=self.scope,
         )
         return SearchResponse(result.question.text, result.version, hits, trace_id)
 
@@ -92,5 +96,6 @@ class Queries:
         answer.trace_id = log.record(
             "ask", answer.question, filters.to_dict(), [s.chunk_id for s in answer.sources], answer.index_version,
             answer.answered, trail={"level": answer.level, "reason": answer.to_json()["reason"], **answer.trail},
+            scope=self.scope,
         )  # fmt: skip
         return answer

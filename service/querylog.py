@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS queries (
     sources TEXT NOT NULL,
     index_version TEXT NOT NULL,
     answered INTEGER,
-    trail TEXT
+    trail TEXT,
+    scope TEXT
 );
 CREATE INDEX IF NOT EXISTS queries_time ON queries (time);
 """
@@ -67,6 +68,8 @@ class LogEntry:
     index_version: str
     answered: bool | None
     trail: dict[str, Any] | None = None
+    scope: str | None = None
+    """The scope of the key or token that asked (service/scopes.py); None: the whole index."""
 
 
 @dataclass(frozen=True)
@@ -104,8 +107,10 @@ class QueryLog:
         # Purged rows are overwritten on disk, not left in free pages: retention means gone from the file.
         connection.execute("PRAGMA secure_delete = ON")
         connection.executescript(_SCHEMA)
-        if "trail" not in {row[1] for row in connection.execute("PRAGMA table_info(queries)")}:
-            connection.execute("ALTER TABLE queries ADD COLUMN trail TEXT")  # a log from before trails
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(queries)")}
+        for column in ("trail", "scope"):  # in the schema's order: rows are inserted by position
+            if column not in columns:
+                connection.execute(f"ALTER TABLE queries ADD COLUMN {column} TEXT")  # a log from before the column
         querylog = cls(connection, retention_days, path.parent)
         try:
             querylog.purge()
@@ -123,11 +128,12 @@ class QueryLog:
         answered: bool | None,
         now: datetime | None = None,
         trail: dict[str, Any] | None = None,
+        scope: str | None = None,
     ) -> str:
         """Store one query, personnummer masked, and return its trace id; purges once a day on the way. When
         the row cannot be written the trace id starts with NOT_STORED and the failure is logged and counted.
         `trail`: how an answer was decided (candidates, strengths, the checks that failed, the thresholds),
-        for the administrator asked why it said no."""
+        for the administrator asked why it said no. `scope`: the name of the asker's scope, None for all."""
         if kind not in KINDS:
             raise ValueError(f"kind={kind!r}: a query log entry is one of {', '.join(KINDS)}")
         now = _utc(now)
@@ -142,12 +148,13 @@ class QueryLog:
             index_version,
             None if answered is None else int(answered),
             None if trail is None else json.dumps(_masked(trail), ensure_ascii=False),
+            scope,
         )
         try:
             if self._last_purge is None or now - self._last_purge > PURGE_EVERY:
                 self.purge(now)
             with self._lock, self._connection:
-                self._connection.execute("INSERT INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                self._connection.execute("INSERT INTO queries VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
         except sqlite3.Error as error:
             self._failed(error, f"kind={kind} trace_id={trace_id}")
             return NOT_STORED + trace_id
@@ -166,13 +173,13 @@ class QueryLog:
     def get(self, trace_id: str) -> LogEntry | None:
         with self._lock:
             row = self._connection.execute(
-                "SELECT trace_id, time, kind, question, filters, sources, index_version, answered, trail "
+                "SELECT trace_id, time, kind, question, filters, sources, index_version, answered, trail, scope "
                 "FROM queries WHERE trace_id = ?",
                 (trace_id,),
             ).fetchone()
         if row is None:
             return None
-        trace, time, kind, question, filters, sources, index_version, answered, trail = row
+        trace, time, kind, question, filters, sources, index_version, answered, trail, scope = row
         return LogEntry(
             trace_id=trace,
             time=datetime.fromisoformat(time),
@@ -183,6 +190,7 @@ class QueryLog:
             index_version=index_version,
             answered=None if answered is None else bool(answered),
             trail=None if trail is None else json.loads(trail),
+            scope=scope,
         )
 
     def purge(self, now: datetime | None = None) -> int:

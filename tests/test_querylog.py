@@ -146,3 +146,24 @@ def test_threads_share_one_log(log):
     for thread in threads:
         thread.join()
     assert len(set(traces)) == 100 and all(log.get(t) is not None for t in traces)
+
+
+def test_a_log_from_before_trails_and_scopes_gains_their_columns_and_keeps_its_rows(tmp_path):
+    path = tmp_path / "querylog.sqlite"
+    connection = sqlite3.connect(path)
+    connection.execute(
+        "CREATE TABLE queries (trace_id TEXT PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL, question TEXT NOT NULL,"
+        " filters TEXT NOT NULL, sources TEXT NOT NULL, index_version TEXT NOT NULL, answered INTEGER)"
+    )
+    old = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    connection.execute("INSERT INTO queries VALUES ('a' , ?, 'search', 'budget', '{}', '[]', 'v0001', NULL)", (old,))
+    connection.commit()
+    connection.close()
+    log = QueryLog.open(path, retention_days=30)
+    try:
+        assert log.get("a").question == "budget" and log.get("a").scope is None
+        trace = log.record("ask", "Vad kostar kopiorna?", {}, [], "v0002", False, trail={"level": "none"}, scope="Norsjö")
+        entry = log.get(trace)
+        assert entry.trail == {"level": "none"} and entry.scope == "Norsjö"
+    finally:
+        log.close()

@@ -19,6 +19,7 @@ from conftest import live_index, start_server
 from protokollsok.cli import main
 from protokollsok.service.access import Access
 from protokollsok.service.app import create_app
+from protokollsok.service.querylog import QueryLog, default_path
 from protokollsok.service import scopes
 from protokollsok.service.scopes import ScopeFileError, Scopes, hash_key, parse
 from protokollsok.settings import Settings
@@ -256,3 +257,16 @@ def test_serve_refuses_a_broken_scope_file_at_start_naming_file_and_line(corpus_
     monkeypatch.setenv("PROTOKOLLSOK_SCOPES", str(path))
     assert main(["serve", "--index", str(corpus_index)]) == 2
     assert f"{path}:4: sha256 must be the 64 hex digits" in capsys.readouterr().err
+
+
+def test_the_query_log_says_whose_scope_asked(scoped, corpus_index):
+    question = {"question": "Vad beslutade utskottet om förseningsavgifterna?"}
+    norsjo = httpx.post(f"{scoped}/api/ask", json=question, headers=_as(NORSJO_KEY)).headers["x-trace-id"]
+    admin = httpx.post(f"{scoped}/api/ask", json=question, headers=_as(ADMIN_KEY)).headers["x-trace-id"]
+    searched = httpx.get(f"{scoped}/api/search", params={"q": "budget"}, headers=_as(NORSJO_KEY)).headers["x-trace-id"]
+    log = QueryLog.open(default_path(corpus_index), 30)
+    try:
+        assert log.get(norsjo).scope == log.get(searched).scope == "Norsjö personalsystem"
+        assert log.get(admin).scope is None
+    finally:
+        log.close()
