@@ -60,7 +60,7 @@ from protokollsok.ingest.structure import fold
 
 LEVELS = ("answer", "possible", "none")
 _UNDER = 1e-4  # how far under a threshold the judge keeps a strength: the trail, rounded to 4 places, shows it under
-UNITS_CACHED = 4096
+UNITS_CACHED = 1024  # ~65 kB a unit on the sample (long §§ and memos): ~65 MB at most
 _PREFIX = 5  # a question stem this long that starts a passage word counts (`nöjd` → `nöjdhet` is too short)
 
 
@@ -135,8 +135,8 @@ class Evidence:
         if question.whole_year and PART_OF_YEAR.search(text) and not WHOLE_YEAR.search(text):
             failed.append((Check("period", "hela året", PART_OF_YEAR.search(text).group(0)), r.period_missing))
         # The whole unit: a motion that asks `vilken stad` leaves it open in every chunk of it.
-        unit_text = self._unit(passage.doc_id, passage.unit)[1] if passage else ""
-        left_open = self._left_open(question, f"{text}\n{unit_text}")
+        asked_in_unit = self._unit(passage.doc_id, passage.unit)[1] if passage else frozenset()
+        left_open = self._left_open(question, text, asked_in_unit)
         if left_open:
             failed.append((Check("open", left_open, "öppen fråga"), r.open_missing))
         if question.outcome and FORECAST.search(text) and not OUTCOME.search(text):
@@ -183,23 +183,21 @@ class Evidence:
             return "answer"
         return "possible" if strength >= self.recipe.possible_threshold else "none"
 
-    def _left_open(self, question: Question, text: str) -> str:
-        """`vilken stad` asked, and the passage asks the same (`utreda vilken stad som är lämplig`): the record
-        leaves open what the question asks. The words as the question has them, or "" when not so."""
+    def _left_open(self, question: Question, text: str, unit: frozenset[str]) -> str:
+        """`vilken stad` asked, and the passage or its unit asks the same (`utreda vilken stad som är lämplig`):
+        the record leaves open what the question asks. The words as the question has them, or "" when not so."""
         asked = {self.analyzer.stems(word)[0]: word for word in WHICH.findall(question.text)}
         if not asked:
             return ""
-        for word in WHICH.findall(text):
-            stem = self.analyzer.stems(word)[0]
-            if stem in asked:
-                return f"vilken {asked[stem]}"
-        return ""
+        opened = unit | {self.analyzer.stems(word)[0] for word in WHICH.findall(text)}
+        return next((f"vilken {word}" for stem, word in asked.items() if stem in opened), "")
 
-    def _read_unit(self, doc_id: str, unit: int) -> tuple[frozenset[str], str]:
+    def _read_unit(self, doc_id: str, unit: int) -> tuple[frozenset[str], frozenset[str]]:
         """The tokens of the whole § or memo section a passage is part of (its chunks overlap; a set minds not),
-        and its chunks' text."""
+        and the stems of what it asks `vilken …` about (`_left_open`)."""
         texts = [p.text for p in self.reader.unit_chunks(doc_id, unit)]
-        return frozenset(t for text in texts for t in self.analyzer.tokens(text)), "\n".join(texts)
+        tokens = frozenset(t for text in texts for t in self.analyzer.tokens(text))
+        return tokens, frozenset(self.analyzer.stems(word)[0] for text in texts for word in WHICH.findall(text))
 
     def _present(self, text: str) -> frozenset[str]:
         return frozenset(self.analyzer.tokens(text))
