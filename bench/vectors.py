@@ -140,27 +140,29 @@ def measure(index: Path, n: int, queries: int) -> dict:
 
 
 def _searches(vectors: Vectors, queries: np.ndarray, truth: dict, allowed: dict[str, np.ndarray]) -> list[dict]:
-    """One row per way of searching; module settings are changed for a row and put back after it."""
-    names = ("EF_SEARCH", "SELECTIVE_EF_SEARCH", "EXACT_UP_TO")
+    """One row per way of searching; the breadth and module settings are changed for a row and put back after it."""
+    names = ("SELECTIVE_EF_SEARCH", "EXACT_UP_TO")
     defaults = {name: getattr(vectors_module, name) for name in names}
-    ef_default = defaults["EF_SEARCH"]
+    ef_default = vectors.ef_search
 
     def searching(k: int, rows: np.ndarray | None = None, ef: int | None = None, exact_up_to: int | None = None):
-        """`ef` sets efSearch whatever the share of allowed rows; None keeps the module's choice."""
+        """`ef` sets efSearch whatever the share of allowed rows; None keeps the recipe's and module's choice."""
         settings = dict(defaults)
         if ef is not None:
-            settings |= {"EF_SEARCH": ef, "SELECTIVE_EF_SEARCH": ef}
+            settings["SELECTIVE_EF_SEARCH"] = ef
         if exact_up_to is not None:
             settings["EXACT_UP_TO"] = exact_up_to
 
         def search(query: np.ndarray) -> np.ndarray:
             for name, value in settings.items():
                 setattr(vectors_module, name, value)
+            vectors.ef_search = ef_default if ef is None else ef
             try:
                 return vectors.search(query, k, rows)[0]
             finally:
                 for name, value in defaults.items():
                     setattr(vectors_module, name, value)
+                vectors.ef_search = ef_default
 
         return search
 

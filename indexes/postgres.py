@@ -48,10 +48,10 @@ from .metadata import (
 )
 from .reader import LexicalScores, MetadataReads
 from .recipe import DEFAULT as RECIPE
+from .recipe import Recipe
 from .store import Busy, VersionError, _is_version
 
 CATALOGUE = "protokollsok"
-EF_SEARCH = RECIPE.pg_ef_search
 LOCK_KEY = 0x70726F74  # "prot": one writer at a time, cluster-wide
 log = logging.getLogger(__name__)
 
@@ -75,9 +75,11 @@ class Sql:
     """Metadata's queries are written for SQLite (`?` placeholders); this runs them on PostgreSQL, on the first
     of `dsns` that answers, and moves on to the next when a server goes away."""
 
-    def __init__(self, dsns: list[str], schema: str):
+    def __init__(self, dsns: list[str], schema: str, ef_search: int = RECIPE.pg_ef_search):
+        """`ef_search`: pgvector's HNSW search breadth for this reader's sessions (recipe.pg_ef_search)."""
         self.dsns = dsns
         self.schema = schema
+        self.ef_search = ef_search
         self._local = threading.local()
         self._start = itertools.count()
 
@@ -114,7 +116,7 @@ class Sql:
             except psycopg.OperationalError as error:
                 errors.append(f"{_host(dsn)}: {str(error).strip()}")
                 continue
-            connection.execute(f"SET hnsw.ef_search = {EF_SEARCH}")
+            connection.execute(f"SET hnsw.ef_search = {int(self.ef_search)}")
             connection.execute("SET hnsw.iterative_scan = relaxed_order")
             self._local.connection = connection
             return connection
@@ -129,8 +131,11 @@ class PostgresVersion:
     current: bool
     read_dsns: tuple[str, ...]
 
-    def open(self) -> "PostgresReader":
-        return PostgresReader(Sql(list(self.read_dsns), self.schema))
+    def open(self, recipe: Recipe | None = None) -> "PostgresReader":
+        """A reader whose sessions search with `recipe`'s pg_ef_search, or the version's own. Shards' sessions
+        (postgres_fdw) take theirs from each shard database, set when a version is published."""
+        ef_search = (recipe or Recipe.from_manifest(self.manifest)).pg_ef_search
+        return PostgresReader(Sql(list(self.read_dsns), self.schema, ef_search))
 
 
 class _Postings:
@@ -243,7 +248,7 @@ class PostgresBackend:
             with _connect(shard, "PROTOKOLLSOK_SHARDS") as connection:
                 connection.execute("CREATE EXTENSION IF NOT EXISTS vector")
                 # postgres_fdw's sessions on a shard take their settings from the database
-                connection.execute(f"ALTER DATABASE {connection.info.dbname} SET hnsw.ef_search = {EF_SEARCH}")
+                connection.execute(f"ALTER DATABASE {connection.info.dbname} SET hnsw.ef_search = {RECIPE.pg_ef_search}")
                 connection.execute(f"ALTER DATABASE {connection.info.dbname} SET hnsw.iterative_scan = relaxed_order")
 
     @contextmanager

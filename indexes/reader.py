@@ -23,6 +23,7 @@ from .columns import Columns
 from .lexical import Lexical
 from .metadata import Filters, Metadata, Scope
 from .passage import Passage
+from .recipe import DEFAULT, Recipe
 from .vectors import EXACT_FILE, Vectors
 
 # What a search reads at random, memory-mapped: BM25 postings, the float16 vectors that re-score candidates
@@ -88,7 +89,8 @@ class IndexVersion(Protocol):
     manifest: dict
     current: bool
 
-    def open(self) -> Reader: ...
+    def open(self, recipe: Recipe | None = None) -> Reader:
+        """Its reader, searching with `recipe`'s breadths (ef_search); None: the version's own recipe."""
 
 
 class MetadataReads:
@@ -163,14 +165,14 @@ def _available() -> int:
 
 
 class FileReader(MetadataReads):
-    def __init__(self, folder: Path):
+    def __init__(self, folder: Path, recipe: Recipe = DEFAULT):
         if not (folder / COLUMNS).is_file():
             raise FileNotFoundError(
                 f"{folder}: this index version was built by an older protokollsok (no filter columns); run "
                 "`protokollsok ingest` on the records again: it rewrites the index without re-encoding anything"
             )
         self.meta = Metadata.load(folder)
-        self.vectors = Vectors.load(folder)
+        self.vectors = Vectors.load(folder, recipe.ef_search)
         self.bm25 = Lexical.load(folder)
         self.answers = AnswerKinds.load(folder)
         self.columns = Columns.load(folder)

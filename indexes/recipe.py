@@ -45,11 +45,13 @@ class Recipe:
     """Lead of chunks holding the kind of answer asked for (a sum for `hur mycket`, a date for `när`)."""
     ef_search: int = 2048
     """FAISS HNSW search breadth for a version over 50,000 chunks: recall@10 against exact search 0.993 at
-    1 M and 0.982 at 2 M with float16 re-scoring, p95 9.5 / 16.1 ms (bench/vectors.py, vectors.py)."""
+    1 M and 0.982 at 2 M with float16 re-scoring, p95 9.5 / 16.1 ms (bench/vectors.py, vectors.py). A
+    searcher opens its version's vectors with this (Version.open(recipe))."""
     pg_ef_search: int = 200
     """pgvector HNSW search breadth on PostgreSQL, named apart from `ef_search` on purpose: a different
-    graph (halfvec, pgvector's defaults), set per session and per shard database; eval on dev gives the
-    same recall and MRR on both backends (bench/backends.py)."""
+    graph (halfvec, pgvector's defaults), set on each session a searcher opens (the version's or the
+    override) and on each shard database when a version is published (postgres_fdw sessions read only
+    that); eval on dev gives the same recall and MRR on both backends (bench/backends.py)."""
     answer_candidates: int = 10
     """Hits `ask` reads for support: the gold passage is in search's top 10 for 0.92 of dev questions."""
     max_sources: int = 3

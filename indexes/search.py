@@ -103,7 +103,7 @@ class Searcher:
                 "PROTOKOLLSOK_MODEL to the model the index was built with"
             )
         self.version = version
-        self.reader = version.open()
+        self.reader = version.open(recipe)
         self.recipe = recipe or Recipe.from_manifest(version.manifest)
         self.vocabulary = Vocabulary(
             analyzer, synonyms, self.reader.kommun_names, Synonyms.load(DERIVATIONS, analyzer)

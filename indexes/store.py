@@ -25,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from .recipe import Recipe
+
 MANIFEST = "manifest.json"
 # Disk a version takes per chunk when there is no current version to measure: bench/index_scale.py measured
 # about 3.8 GB per million chunks.
@@ -54,11 +56,11 @@ class Version:
     manifest: dict
     current: bool
 
-    def open(self):
-        """The version's parts, read as search asks (reader.py)."""
+    def open(self, recipe: Recipe | None = None):
+        """The version's parts, read as search asks (reader.py), with `recipe` or else the version's own."""
         from .reader import FileReader
 
-        return FileReader(self.path)
+        return FileReader(self.path, recipe or Recipe.from_manifest(self.manifest))
 
 
 class Store:

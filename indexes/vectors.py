@@ -47,7 +47,7 @@ from .recipe import DEFAULT as RECIPE
 
 APPROXIMATE_FROM = 50_000
 HNSW_NEIGHBOURS = 32
-EF_SEARCH = RECIPE.ef_search
+EF_SEARCH = RECIPE.ef_search  # the default; a version is searched with its recipe's (Vectors.ef_search)
 REFINE = 4
 EXACT_UP_TO = 50_000
 SELECTIVE_SHARE = 0.02
@@ -59,10 +59,12 @@ EXACT_FILE = "vectors.f16.npy"
 
 
 class Vectors:
-    def __init__(self, index: faiss.Index, exact: np.ndarray | None = None):
-        """`exact` is the float16 copy of an approximate index's vectors; an exact index holds them itself."""
+    def __init__(self, index: faiss.Index, exact: np.ndarray | None = None, ef_search: int = EF_SEARCH):
+        """`exact` is the float16 copy of an approximate index's vectors; an exact index holds them itself.
+        `ef_search`: the HNSW search breadth, from the recipe a version is searched with (recipe.py)."""
         self.index = index
         self.exact = exact
+        self.ef_search = ef_search
 
     @classmethod
     def build(
@@ -86,10 +88,10 @@ class Vectors:
         return vectors
 
     @classmethod
-    def load(cls, folder: Path) -> "Vectors":
+    def load(cls, folder: Path, ef_search: int = EF_SEARCH) -> "Vectors":
         index = faiss.read_index(str(folder / FILE))
         exact = None if isinstance(index, faiss.IndexFlat) else np.load(folder / EXACT_FILE, mmap_mode="r")
-        return cls(index, exact)
+        return cls(index, exact, ef_search)
 
     def save(self, folder: Path) -> None:
         faiss.write_index(self.index, str(folder / FILE))
@@ -156,7 +158,7 @@ class Vectors:
             return ids[0][keep], scores[0][keep]
         wanted = min(REFINE * k, self.index.ntotal if allowed is None else len(allowed))
         selective = allowed is not None and len(allowed) < SELECTIVE_SHARE * self.index.ntotal
-        params = faiss.SearchParametersHNSW(efSearch=max(SELECTIVE_EF_SEARCH if selective else EF_SEARCH, wanted))
+        params = faiss.SearchParametersHNSW(efSearch=max(SELECTIVE_EF_SEARCH if selective else self.ef_search, wanted))
         if selector is not None:
             params.sel = selector
         _, ids = self.index.search(query.reshape(1, -1), wanted, params=params)

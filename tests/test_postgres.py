@@ -20,6 +20,7 @@ from protokollsok.service.querylog import QueryLog
 from protokollsok.indexes.backend import FileBackend
 from protokollsok.indexes.build import CACHE
 from protokollsok.indexes.postgres import PostgresBackend
+from protokollsok.indexes.recipe import DEFAULT
 from protokollsok.indexes.search import Searcher
 from protokollsok.indexes.store import VersionError
 
@@ -218,3 +219,13 @@ def test_the_service_serves_search_from_postgres(single, embedder, analyzer, set
         assert response.json()["hits"][0]["dnr"] == "KS-2024-00457"
     finally:
         server.should_exit = True
+
+
+def test_sessions_search_with_the_versions_breadth_or_the_administrators(single):
+    version = single.current()
+    for recipe, expected in ((None, DEFAULT.pg_ef_search), (DEFAULT.with_settings(recipe='{"pg_ef_search": 321}'), 321)):
+        reader = version.open(recipe)
+        try:
+            assert reader.sql.execute("SHOW hnsw.ef_search").fetchone()[0] == str(expected)
+        finally:
+            reader.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -10,6 +11,7 @@ import pytest
 from protokollsok.cli import main
 from protokollsok.indexes.recipe import DEFAULT, Recipe
 from protokollsok.indexes.store import Store
+from protokollsok.service.query import Queries
 
 
 def test_every_version_writes_its_recipe_into_its_manifest(corpus_index):
@@ -53,3 +55,21 @@ def test_cli_refuses_a_bad_recipe_before_searching(corpus_index, monkeypatch, ca
 def test_api_version_shows_how_the_index_ranks(live_server):
     info = httpx.get(f"{live_server}/api/version", timeout=30).json()
     assert info["recipe"] == DEFAULT.to_manifest()
+
+
+def test_the_vector_search_breadth_is_the_versions_or_the_administrators(corpus_index, embedder, analyzer):
+    """ef_search is a query-time field like the others: the version's recipe sets it, PROTOKOLLSOK_RECIPE
+    overrides it; it was once read from the defaults whatever the version said."""
+    version = Store(corpus_index).current()
+    assert version.open().vectors.ef_search == DEFAULT.ef_search
+    wider = dataclasses.replace(version, manifest={**version.manifest, "recipe": {"ef_search": 512}})
+    reader = wider.open()
+    try:
+        assert reader.vectors.ef_search == 512
+    finally:
+        reader.close()
+    queries = Queries.open(version, embedder, analyzer, None, {"recipe": '{"ef_search": 333}'})
+    try:
+        assert queries.searcher.reader.vectors.ef_search == 333
+    finally:
+        queries.searcher.close()
