@@ -6,7 +6,8 @@ trained here did no better (GUIDE §5). What separates them is what the question
 - `terms`: the question's terms, weighted by how rare they are in the index (a term no record uses, such as
   another kommun's name or a supplier, weighs most), found in the passage, its heading or its metadata,
   directly, as the parts of a compound, as the start of a longer word, or through the synonym and
-  derivation lists (`försäljningen` / `har sålt`); frame words (`ska`, `fick`) weigh little. The passage
+  derivation lists (`försäljningen` / `har sålt`), or as the verb of a noun in -ering, -ning or -ing
+  (`debiteringen` / `debiteras`); frame words (`ska`, `fick`) weigh little. The passage
   counts half, the whole § or memo section it is part of (`unit_share`) the other half: a question's words
   are spread over the § whose one chunk answers. Years and kommuner the question names are pins with checks
   of their own, not topic words, so they do not count here (a 2019 figure is no answer just for holding
@@ -61,6 +62,8 @@ from protokollsok.ingest.structure import fold
 LEVELS = ("answer", "possible", "none")
 _UNDER = 1e-4  # how far under a threshold the judge keeps a strength: the trail, rounded to 4 places, shows it under
 UNITS_CACHED = 1024  # ~65 kB a unit on the sample (long §§ and memos): ~65 MB at most
+_NOUN_ENDINGS = ("ering", "ning", "ing")
+_MIN_VERB = 4  # `plan` from `planering`; shorter stems meet too many other words
 _PREFIX = 5  # a question stem this long that starts a passage word counts (`nöjd` → `nöjdhet` is too short)
 
 
@@ -215,6 +218,7 @@ class Evidence:
             for token in typed:
                 alternatives[token] = alternatives.get(token, frozenset()) | group
         longer = [p for p in present if len(p) > _PREFIX]
+        verbs = {verb for p in present for verb in _verbs(p)}  # `granskning` written, `granskar` asked
         found = 0.0
         for token, weight in weights.items():
             if (
@@ -222,6 +226,8 @@ class Evidence:
                 or not present.isdisjoint(alternatives.get(token, ()))
                 or self._parts_present(token, present)
                 or (len(token) >= _PREFIX and token.isalpha() and any(p.startswith(token) for p in longer))
+                or token in verbs
+                or not present.isdisjoint(_verbs(token))
             ):
                 found += weight
         return found / (sum(weights.values()) or 1.0)
@@ -242,3 +248,16 @@ def _speaks_of(places: frozenset[str], passage: Passage) -> bool:
     """A place the question names is the record's kommun, or the passage speaks of it."""
     folded = fold(passage.text)
     return any(fold(place) == fold(passage.kommun) or fold(place) in folded for place in places)
+
+
+def _verbs(stem: str) -> tuple[str, ...]:
+    """The verb stems a noun stem in -ering, -ning or -ing is made from, as Snowball stems the verb: `planering`
+    → `plan`, `granskning` → `gransk`, `förändring` → `förändr`; a noun asked where the record writes the verb
+    (`återlämningen` / `återlämnar`), or the other way round, with no list to keep."""
+    if not stem.isalpha():
+        return ()
+    return tuple(
+        stem[: -len(ending)]
+        for ending in _NOUN_ENDINGS
+        if stem.endswith(ending) and len(stem) - len(ending) >= _MIN_VERB
+    )

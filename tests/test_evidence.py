@@ -239,3 +239,18 @@ def test_a_decision_question_leads_with_the_first_units_decision_and_keeps_the_o
     cited = queries.answerer._decisions_first([first, second, third])
     assert DECISION_SECTION.search(cited[0].section or "") and cited[0].unit == first.unit
     assert [p.chunk_id for p in cited[1:]] == [first.chunk_id, second.chunk_id]
+
+
+@pytest.mark.parametrize(
+    "question, written, other",
+    [
+        ("Hur går debiteringen av taxan till?", "Taxan debiteras kvartalsvis.", "Taxan betalas kvartalsvis."),
+        ("När sker förändringen av nämnderna?", "Nämnderna förändras från 2026.", "Nämnderna finns kvar från 2026."),
+    ],
+)
+def test_a_noun_in_ering_ning_or_ing_meets_its_verb_without_a_list(queries, question, written, other):
+    """`debiteringen` asked, `debiteras` written; `förändringen` asked, `förändras` written: the derivation by
+    suffix, for the pairs the derivation list does not hold (a verb asked, its noun written, is met already as
+    the start of a longer word)."""
+    q = queries.read(question)
+    assert queries.evidence.support(q, _passage(written)).found > queries.evidence.support(q, _passage(other)).found
