@@ -18,6 +18,7 @@ from protokollsok.ingest.language import (
     ASKS_DECISION,
     ASKS_OUTCOME,
     PARAGRAF_ASKED,
+    WHICH,
     WHOLE_YEAR,
     YEAR,
     acting_kommuner,
@@ -70,10 +71,12 @@ class Question:
     outcome: bool
     """It asks what came of something (`blev`, `faktiska`, `utfall`), not what was forecast."""
     applies_now: bool
-    front_field: str | None
-    """The front-page field it asks for (`justerare`, `ordforande`, `beslutande` …; language.ASKS_FRONT_PAGE)."""
     """It asks what applies now (`vad gäller`, `gällande`, a present tense about a rule or a sum), so the
     decision in force leads its case (cases.py)."""
+    which: tuple[tuple[str, str], ...]
+    """What it asks `vilken …` about (`Vilken stad …`): each word's stem and the word as asked (language.WHICH)."""
+    front_field: str | None
+    """The front-page field it asks for (`justerare`, `ordforande`, `beslutande` …; language.ASKS_FRONT_PAGE)."""
 
     def terms(self, synonym_weight: float) -> dict[str, float]:
         """BM25's query: each token weighted by how often it was typed, synonyms at `synonym_weight`."""
@@ -129,5 +132,6 @@ class Vocabulary:
             whole_year=bool(WHOLE_YEAR.search(text)),
             outcome=bool(ASKS_OUTCOME.search(text)),
             applies_now=asks_what_applies(text),
+            which=tuple((self.analyzer.stems(word)[0], word) for word in WHICH.findall(text)),
             front_field=asked_front_field(text),
         )

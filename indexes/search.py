@@ -41,7 +41,7 @@ from .reader import IndexVersion, LexicalScores, Reader
 from .recipe import Recipe
 from .rerank import Reranker
 from .synonyms import DERIVATIONS, Synonyms
-from protokollsok.ingest.language import ANSWER_KINDS, kommuner
+from protokollsok.ingest.language import ANSWER_KINDS, alternation, kommuner
 from protokollsok.ingest.structure import fold
 
 MODES = ("hybrid", "lexical", "dense")
@@ -137,9 +137,7 @@ class Searcher:
         )
         narrowed.cases = Cases(reader)
         held = {fold(name) for name in reader.facets()["kommuner"]}
-        others = [name for name in kommuner() if fold(name) not in held]
-        names = "|".join(re.escape(name) for name in sorted(others, key=len, reverse=True))
-        narrowed.unheld = re.compile(rf"\b(?:{names})s?\b")
+        narrowed.unheld = re.compile(rf"\b(?:{alternation(n for n in kommuner() if fold(n) not in held)})s?\b")
         return narrowed
 
     def read(self, text: str) -> Question:

@@ -9,6 +9,7 @@ and answers agree on what a question names and asks for. Dnr spellings have thei
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
@@ -159,14 +160,14 @@ def _names(path: Path) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
 
 
-def _alternation(names: list[str]) -> str:
-    """Names as one regex alternation, longest first."""
+def alternation(names: Iterable[str]) -> str:
+    """Names as one regex alternation, longest first (`Upplands Väsby` before `Upplands`)."""
     return "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
 
 
 @cache
 def _acting_kommun() -> re.Pattern:
-    alternatives = _alternation(_names(KOMMUNER))
+    alternatives = alternation(kommuner())
     return re.compile(
         rf"(?:(?:fullmäktige|styrelse\w*|nämnd\w*|utskott\w*|kommunen) i (?P<a>{alternatives})\b"
         rf"|\b(?P<b>{alternatives})s? (?:kommun|stad)\b"
@@ -193,7 +194,7 @@ def regioner() -> frozenset[str]:
 
 @cache
 def _region() -> re.Pattern:
-    return re.compile(rf"\b(?:i|från|för|inom|över|Region) (?P<c>{_alternation(_names(REGIONER))})s?\b")
+    return re.compile(rf"\b(?:i|från|för|inom|över|Region) (?P<c>{alternation(regioner())})s?\b")
 
 
 def places(question: str) -> frozenset[str]:

@@ -174,21 +174,13 @@ class Answerer:
     def _decisions_first(self, passages: list[Passage]) -> list[Passage]:
         """The decision text of the first cited § or memo in front of it, fetched if search missed it. Only the
         first's: a decision fetched for each would take the places of the other passages' own evidence."""
-        out: list[Passage] = []
-        for i, passage in enumerate(passages):
-            if i == 0 and not DECISION_SECTION.search(passage.section or ""):
-                decision = next(
-                    (
-                        p
-                        for p in self.searcher.reader.unit_chunks(passage.doc_id, passage.unit)
-                        if DECISION_SECTION.search(p.section or "")
-                    ),
-                    None,
-                )
-                if decision and all(decision.chunk_id != p.chunk_id for p in out):
-                    out.append(decision)
-            if all(passage.chunk_id != p.chunk_id for p in out):
-                out.append(passage)
+        first = passages[0]
+        decision = None
+        if not DECISION_SECTION.search(first.section or ""):
+            chunks = self.searcher.reader.unit_chunks(first.doc_id, first.unit)
+            decision = next((p for p in chunks if DECISION_SECTION.search(p.section or "")), None)
+        out = [decision] if decision else []
+        out += [p for p in passages if all(p.chunk_id != q.chunk_id for q in out)]
         return out[: self.recipe.max_sources]
 
     def _whole_sentences(self, passage: Passage) -> Passage:

@@ -189,11 +189,10 @@ class Evidence:
     def _left_open(self, question: Question, text: str, unit: frozenset[str]) -> str:
         """`vilken stad` asked, and the passage or its unit asks the same (`utreda vilken stad som är lämplig`):
         the record leaves open what the question asks. The words as the question has them, or "" when not so."""
-        asked = {self.analyzer.stems(word)[0]: word for word in WHICH.findall(question.text)}
-        if not asked:
+        if not question.which:
             return ""
         opened = unit | {self.analyzer.stems(word)[0] for word in WHICH.findall(text)}
-        return next((f"vilken {word}" for stem, word in asked.items() if stem in opened), "")
+        return next((f"vilken {word}" for stem, word in question.which if stem in opened), "")
 
     def _read_unit(self, doc_id: str, unit: int) -> tuple[frozenset[str], frozenset[str]]:
         """The tokens of the whole § or memo section a passage is part of (its chunks overlap; a set minds not),
@@ -218,7 +217,6 @@ class Evidence:
             for token in typed:
                 alternatives[token] = alternatives.get(token, frozenset()) | group
         longer = [p for p in present if len(p) > _PREFIX]
-        verbs = {verb for p in present for verb in _verbs(p)}  # `granskning` written, `granskar` asked
         found = 0.0
         for token, weight in weights.items():
             if (
@@ -226,8 +224,8 @@ class Evidence:
                 or not present.isdisjoint(alternatives.get(token, ()))
                 or self._parts_present(token, present)
                 or (len(token) >= _PREFIX and token.isalpha() and any(p.startswith(token) for p in longer))
-                or token in verbs
                 or not present.isdisjoint(_verbs(token))
+                or (token.isalpha() and len(token) >= _MIN_VERB and any(token + e in present for e in _NOUN_ENDINGS))
             ):
                 found += weight
         return found / (sum(weights.values()) or 1.0)
@@ -253,7 +251,8 @@ def _speaks_of(places: frozenset[str], passage: Passage) -> bool:
 def _verbs(stem: str) -> tuple[str, ...]:
     """The verb stems a noun stem in -ering, -ning or -ing is made from, as Snowball stems the verb: `planering`
     → `plan`, `granskning` → `gransk`, `förändring` → `förändr`; a noun asked where the record writes the verb
-    (`återlämningen` / `återlämnar`), or the other way round, with no list to keep."""
+    (`återlämningen` / `återlämnar`), with no list to keep. The other way round, a verb asked and its noun
+    written, is the verb's stem with one of the endings (_coverage)."""
     if not stem.isalpha():
         return ()
     return tuple(
